@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "recsys",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "recsys", targets: ["recsys"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C shims: each is used by exactly one Swift module.
+        .systemLibrary(
+            name: "CLibPQ",
+            path: "Sources/CLibPQ",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .target(name: "Features"),
+        .target(
+            name: "Warehouse",
+            dependencies: [
+                "CLibPQ", "Features",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "Models", dependencies: ["Features", "COpenBLAS"]),
+        .target(name: "Graph", dependencies: ["Features"]),
+        .executableTarget(
+            name: "recsys",
+            dependencies: [
+                "Warehouse", "Features", "Models", "Graph",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Shared by the test targets: the throwaway server, the CLI runner, and
+        // an independent reading of source files to check loads against.
+        .target(name: "TestSupport", dependencies: ["Warehouse"], path: "Tests/TestSupport"),
+        .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "Features", "TestSupport"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Features"]),
+        .testTarget(name: "RecsysCLITests", dependencies: ["Warehouse", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

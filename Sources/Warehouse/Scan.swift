@@ -1,0 +1,268 @@
+import Foundation
+
+/// Maps source ids (Int64, possibly sparse) to dense indexes in order of first
+/// insertion. Ids below 2^24 use a direct table (Netflix's customer ids reach
+/// 2.65M: 10 MB); larger ids go to a hash map, so any id up to 15 digits works.
+struct IDIndex {
+    private static let directLimit: Int64 = 1 << 24
+    private var direct: [Int32] = []
+    private var overflow: [Int64: Int32] = [:]
+    private(set) var ids: [Int64] = []
+
+    var count: Int { ids.count }
+
+    @inline(__always)
+    func find(_ id: Int64) -> Int32? {
+        if id < Self.directLimit {
+            let i = Int(id)
+            guard i < direct.count else { return nil }
+            let value = direct[i]
+            return value >= 0 ? value : nil
+        }
+        return overflow[id]
+    }
+
+    /// Returns the id's index and whether it was new.
+    @inline(__always)
+    mutating func insert(_ id: Int64) -> (index: Int32, inserted: Bool) {
+        if id < Self.directLimit {
+            let i = Int(id)
+            if i >= direct.count {
+                let newCount = min(Int(Self.directLimit), max(i + 1, direct.count * 2, 1024))
+                direct.append(contentsOf: repeatElement(-1, count: newCount - direct.count))
+            }
+            let value = direct[i]
+            if value >= 0 { return (value, false) }
+            let index = Int32(ids.count)
+            direct[i] = index
+            ids.append(id)
+            return (index, true)
+        }
+        if let value = overflow[id] { return (value, false) }
+        let index = Int32(ids.count)
+        overflow[id] = index
+        ids.append(id)
+        return (index, true)
+    }
+}
+
+/// A bad line skipped under `--max-rejects`.
+public struct RejectedLine: Sendable, Equatable {
+    public var file: String
+    public var line: Int
+    public var text: String
+    public var reason: String
+}
+
+/// Everything the pre-load scan learned: the movies, the customers with their
+/// dense keys and aggregates, the date range, and the lines to skip. Scanning
+/// every rating file before anything is written means bad input stops the
+/// load before it changes the warehouse, and keys come from dense arrays, not
+/// database lookups.
+struct SourceCatalog {
+    struct FileSummary: Equatable {
+        var name: String
+        var lines: Int
+        var ratings: Int
+    }
+
+    var format: SourceFormat
+    /// Sorted by id; movie_key = index + 1.
+    var movies: [MovieRecord]
+    var movieIndex: IDIndex
+    var customerIndex: IDIndex
+    /// customer_key of each customer, by insertion index (keys follow id order).
+    var customerKey: [Int32]
+    var firstDate: [Int32]
+    var lastDate: [Int32]
+    var ratingCount: [Int32]
+    var minDate: Int32
+    var maxDate: Int32
+    var files: [FileSummary]
+    var rejects: [RejectedLine]
+
+    var totalRatings: Int { files.reduce(0) { $0 + $1.ratings } }
+    var customerCount: Int { ratingCount.reduce(0) { $0 + ($1 > 0 ? 1 : 0) } }
+    var dateCount: Int {
+        ratingCount.isEmpty ? 0 : CivilDate(key: maxDate).daysSinceEpoch - CivilDate(key: minDate).daysSinceEpoch + 1
+    }
+
+    /// Rejected line numbers of one file, ascending.
+    func rejectedLines(of file: String) -> [Int] {
+        rejects.filter { $0.file == file }.map(\.line).sorted()
+    }
+}
+
+/// The pre-load scan: parses every rating line, checks it against the titles
+/// and against the lines before it, and builds the catalog.
+struct SourceScanner {
+    var maxRejects: Int
+    var progress: ((Int) -> Void)?
+
+    func scan(_ source: SourceSet) throws -> SourceCatalog {
+        var movies = try TitlesReader.read(source.titlesFile, format: source.format)
+        movies.sort { $0.id < $1.id }
+        var movieIndex = IDIndex()
+        for movie in movies { _ = movieIndex.insert(movie.id) }
+
+        var state = ScanState(format: source.format, movieIndex: movieIndex, maxRejects: maxRejects)
+        var files: [SourceCatalog.FileSummary] = []
+        for url in source.ratingFiles {
+            let file = try MappedFile(url)
+            let summary = try state.scan(file, progress: progress)
+            files.append(summary)
+        }
+        // Keys follow id order, whatever order the files listed customers in. A
+        // customer seen only on rejected lines gets no key (and no dim row).
+        let order = state.customers.ids.indices.filter { state.count[$0] > 0 }
+            .sorted { state.customers.ids[$0] < state.customers.ids[$1] }
+        var customerKey = [Int32](repeating: 0, count: order.count)
+        for (rank, index) in order.enumerated() { customerKey[index] = Int32(rank + 1) }
+        return SourceCatalog(format: source.format, movies: movies, movieIndex: movieIndex,
+                             customerIndex: state.customers, customerKey: customerKey,
+                             firstDate: state.firstDate, lastDate: state.lastDate, ratingCount: state.count,
+                             minDate: state.minDate, maxDate: state.maxDate, files: files, rejects: state.rejects)
+    }
+}
+
+private struct ScanState {
+    let format: SourceFormat
+    let movieIndex: IDIndex
+    let maxRejects: Int
+
+    var customers = IDIndex()
+    var firstDate: [Int32] = []
+    var lastDate: [Int32] = []
+    var count: [Int32] = []
+    var minDate: Int32 = .max
+    var maxDate: Int32 = .min
+    var rejects: [RejectedLine] = []
+
+    // Duplicate detection. Ratings come in groups — a Netflix movie block, a
+    // MovieLens user's run of lines — and within a group each partner may
+    // appear once: marker[partner] holds the group that last saw it. A group
+    // that opens a second time is refused, which keeps the check exact in O(1)
+    // memory per partner.
+    var marker: [Int32] = []
+    var groupOpenedAt: [Int64: String] = [:]
+    var currentGroup: Int32 = -1
+
+    init(format: SourceFormat, movieIndex: IDIndex, maxRejects: Int) {
+        self.format = format
+        self.movieIndex = movieIndex
+        self.maxRejects = maxRejects
+        if format == .movielens { marker = [Int32](repeating: -1, count: movieIndex.count) }
+    }
+
+    mutating func reject(_ file: MappedFile, _ number: Int, _ line: UnsafeRawBufferPointer, _ reason: String) throws {
+        if rejects.count >= maxRejects {
+            let hint = maxRejects == 0
+                ? "fix the line and run the same command again; nothing was written. `--max-rejects N` skips up to N bad lines into etl_rejects instead"
+                : "more than --max-rejects \(maxRejects) bad lines; nothing was written. Fix the file, or raise --max-rejects"
+            throw InputError(file: file.name, line: number, problem: reason, text: printable(line), hint: hint)
+        }
+        rejects.append(RejectedLine(file: file.name, line: number, text: printable(line, limit: 1000), reason: reason))
+    }
+
+    mutating func scan(_ file: MappedFile, progress: ((Int) -> Void)?) throws -> SourceCatalog.FileSummary {
+        var ratings = 0
+        var lines = 0
+        // Netflix: the open block's movie, and whether its header was rejected.
+        var openMovie: Int64? = nil
+        var blockRejectedAt: Int? = nil
+        var groupIndex: Int32 = -1
+        let name = file.name
+        try file.forEachLine(from: 0, firstLine: 0) { line, number, _ in
+            lines = number
+            let parsed: RatingLine = format == .netflix
+                ? RatingLineParser.netflix(line, movie: openMovie)
+                : RatingLineParser.movieLens(line, lineNumber: number)
+            switch parsed {
+            case .blank, .columnNames:
+                return true
+            case .bad(let reason):
+                try reject(file, number, line, reason)
+            case .movieHeader(let id):
+                openMovie = id
+                blockRejectedAt = nil
+                guard let index = movieIndex.find(id) else {
+                    blockRejectedAt = number
+                    try reject(file, number, line, "MovieID \(id) is not in movie_titles.csv")
+                    return true
+                }
+                if let first = groupOpenedAt[id] {
+                    blockRejectedAt = number
+                    try reject(file, number, line, "MovieID \(id) opens a second block (the first is at \(first)); each movie's ratings must form one block")
+                    return true
+                }
+                groupOpenedAt[id] = "\(name):\(number)"
+                groupIndex = index
+            case .rating(let record):
+                if let at = blockRejectedAt {
+                    try reject(file, number, line, "belongs to the MovieID block at line \(at), which was rejected")
+                    return true
+                }
+                if format == .netflix {
+                    try accept(record, movieIndex: groupIndex, file: file, number: number, line: line, &ratings)
+                } else {
+                    guard let movie = movieIndex.find(record.movieID) else {
+                        try reject(file, number, line, "movieId \(record.movieID) is not in movies.csv")
+                        return true
+                    }
+                    try accept(record, movieIndex: movie, file: file, number: number, line: line, &ratings)
+                }
+                if ratings & 0xFFFFF == 0 { progress?(1 << 20) }
+            }
+            return true
+        }
+        progress?(ratings & 0xFFFFF)
+        return .init(name: name, lines: lines, ratings: ratings)
+    }
+
+    @inline(__always)
+    private mutating func accept(_ record: RatingRecord, movieIndex movie: Int32, file: MappedFile, number: Int,
+                                 line: UnsafeRawBufferPointer, _ ratings: inout Int) throws {
+        let (customer, inserted) = customers.insert(record.customerID)
+        let c = Int(customer)
+        if inserted {
+            firstDate.append(record.dateKey)
+            lastDate.append(record.dateKey)
+            count.append(0)
+            if format == .netflix { marker.append(-1) }
+        }
+        switch format {
+        case .netflix:
+            if marker[c] == movie {
+                try reject(file, number, line, "customer \(record.customerID) already rated movie \(record.movieID) in this block (duplicate customer–movie pair)")
+                return
+            }
+            marker[c] = movie
+        case .movielens:
+            if customer != currentGroup {
+                if !inserted && count[c] > 0 {
+                    try reject(file, number, line, "userId \(record.customerID)'s lines resume here after other users' (first at \(groupOpenedAt[record.customerID] ?? "?")); ratings.csv must keep each user's lines together, as MovieLens exports do")
+                    return
+                }
+                currentGroup = customer
+                groupOpenedAt[record.customerID] = "\(file.name):\(number)"
+            }
+            let m = Int(movie)
+            if marker[m] == customer {
+                try reject(file, number, line, "userId \(record.customerID) already rated movieId \(record.movieID) (duplicate user–movie pair)")
+                return
+            }
+            marker[m] = customer
+        }
+        if count[c] == 0 {
+            firstDate[c] = record.dateKey
+            lastDate[c] = record.dateKey
+        } else {
+            if record.dateKey < firstDate[c] { firstDate[c] = record.dateKey }
+            if record.dateKey > lastDate[c] { lastDate[c] = record.dateKey }
+        }
+        count[c] += 1
+        if record.dateKey < minDate { minDate = record.dateKey }
+        if record.dateKey > maxDate { maxDate = record.dateKey }
+        ratings += 1
+    }
+}

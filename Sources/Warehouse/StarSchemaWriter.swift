@@ -1,0 +1,399 @@
+import Foundation
+import Logging
+
+/// Writes the stages of the star schema from a scanned source. Each dimension
+/// is one transaction; the fact table goes in checkpointed batches; the
+/// post-processing builds keys, indexes and statistics once the rows are in.
+final class StarSchemaWriter {
+    let connection: Connection
+    let catalog: SourceCatalog
+    let source: SourceSet
+    let logger: Logger
+    let progress: ProgressReporter
+    let options: LoadOptions
+
+    init(connection: Connection, catalog: SourceCatalog, source: SourceSet, logger: Logger,
+         progress: ProgressReporter, options: LoadOptions) {
+        self.connection = connection
+        self.catalog = catalog
+        self.source = source
+        self.logger = logger
+        self.progress = progress
+        self.options = options
+    }
+
+    /// Runs one stage; returns the rows it wrote.
+    func run(_ stage: LoadStage) throws -> Int {
+        switch stage {
+        case .dimDate: return try writeDimension(stage, total: catalog.dateCount, body: writeDates)
+        case .dimMovie: return try writeDimension(stage, total: catalog.movies.count, body: writeMovies)
+        case .dimCustomer: return try writeDimension(stage, total: catalog.customerCount, body: writeCustomers)
+        case .factRatings: return try writeFacts()
+        case .postProcessing: return try postProcess()
+        }
+    }
+
+    // MARK: - dimensions
+
+    private func writeDimension(_ stage: LoadStage, total: Int, body: (CopyWriter) throws -> Void) throws -> Int {
+        let started = Date()
+        progress.begin(stage.rawValue, total: total)
+        let rows = try connection.transaction { () -> Int in
+            let rows = try connection.copyIn("COPY \(stage.rawValue) FROM STDIN", body)
+            try connection.execute("UPDATE etl_checkpoint SET rows = $1, done = true, seconds = $2, updated_at = now() WHERE stage = $3",
+                                   [String(rows), String(Date().timeIntervalSince(started)), stage.rawValue])
+            return rows
+        }
+        progress.advance(rows)
+        progress.finish(rows: rows, seconds: Date().timeIntervalSince(started))
+        return rows
+    }
+
+    private static let monthNames = ["January", "February", "March", "April", "May", "June", "July",
+                                     "August", "September", "October", "November", "December"]
+
+    private func writeDates(_ writer: CopyWriter) throws {
+        let first = CivilDate(key: catalog.minDate).daysSinceEpoch
+        let last = CivilDate(key: catalog.maxDate).daysSinceEpoch
+        for day in first...last {
+            let d = CivilDate(daysSinceEpoch: day)
+            let weekday = d.isoWeekday
+            try writer.write("\(d.key)\t\(d.iso)\t\(d.year)\t\((d.month - 1) / 3 + 1)\t\(d.month)\t\(d.day)\t\(weekday)\t\(Self.monthNames[d.month - 1])\t\(weekday >= 6 ? "t" : "f")\n")
+        }
+    }
+
+    private func writeMovies(_ writer: CopyWriter) throws {
+        for (index, movie) in catalog.movies.enumerated() {
+            try writer.write("\(index + 1)\t\(movie.id)\t\(CopyText.escape(movie.title))\t\(CopyText.optional(movie.year))\t\(CopyText.optional(movie.genres))\n")
+        }
+    }
+
+    private func writeCustomers(_ writer: CopyWriter) throws {
+        let ids = catalog.customerIndex.ids
+        let order = ids.indices.filter { catalog.ratingCount[$0] > 0 }.sorted { catalog.customerKey[$0] < catalog.customerKey[$1] }
+        for i in order {
+            try writer.write("\(catalog.customerKey[i])\t\(ids[i])\t\(CivilDate(key: catalog.firstDate[i]).iso)\t\(CivilDate(key: catalog.lastDate[i]).iso)\t\(catalog.ratingCount[i])\n")
+        }
+    }
+
+    // MARK: - facts
+
+    private func writeFacts() throws -> Int {
+        let started = Date()
+        // A bulk load into a table without keys is many times faster; the
+        // post-processing stage puts them back. Only ever done while the
+        // fact stage is unfinished, so a finished table keeps its keys.
+        try connection.execute("""
+            ALTER TABLE fact_ratings DROP CONSTRAINT IF EXISTS fact_ratings_pkey,
+                DROP CONSTRAINT IF EXISTS fact_ratings_customer_fk, DROP CONSTRAINT IF EXISTS fact_ratings_movie_fk,
+                DROP CONSTRAINT IF EXISTS fact_ratings_date_fk;
+            DROP INDEX IF EXISTS fact_ratings_movie_idx;
+            """)
+        let checkpoints = try Warehouse.checkpoints(connection).filter { $0.stage == .factRatings }
+        let already = checkpoints.reduce(0) { $0 + $1.rows }
+        progress.begin(LoadStage.factRatings.rawValue, total: catalog.totalRatings, alreadyDone: already)
+        var written = 0
+        for url in source.ratingFiles {
+            guard let checkpoint = checkpoints.first(where: { $0.file == url.lastPathComponent }) else {
+                throw WarehouseError(.database, "no checkpoint row for \(url.lastPathComponent)",
+                                     hint: "the bookkeeping is incomplete; `recsys load --fresh` starts over")
+            }
+            if checkpoint.done { continue }
+            written += try FactFileLoader(writer: self, file: try MappedFile(url), checkpoint: checkpoint).run()
+        }
+        let total = try Warehouse.checkpoints(connection).filter { $0.stage == .factRatings }.reduce(0) { $0 + $1.rows }
+        progress.finish(rows: written, seconds: Date().timeIntervalSince(started))
+        return total
+    }
+
+    // MARK: - post-processing
+
+    /// Builds what the bulk load left out, each step only when it is missing,
+    /// so an interrupted post-processing resumes at the step it was in.
+    private func postProcess() throws -> Int {
+        let started = Date()
+        let steps: [(name: String, exists: String, sql: String)] = [
+            ("primary key (customer_key, movie_key)",
+             "SELECT 1 FROM pg_constraint WHERE conname = 'fact_ratings_pkey'",
+             "ALTER TABLE fact_ratings ADD CONSTRAINT fact_ratings_pkey PRIMARY KEY (customer_key, movie_key)"),
+            ("index on movie_key",
+             "SELECT 1 FROM pg_class WHERE relname = 'fact_ratings_movie_idx'",
+             "CREATE INDEX fact_ratings_movie_idx ON fact_ratings (movie_key)"),
+            ("foreign key to dim_customer",
+             "SELECT 1 FROM pg_constraint WHERE conname = 'fact_ratings_customer_fk'",
+             "ALTER TABLE fact_ratings ADD CONSTRAINT fact_ratings_customer_fk FOREIGN KEY (customer_key) REFERENCES dim_customer (customer_key)"),
+            ("foreign key to dim_movie",
+             "SELECT 1 FROM pg_constraint WHERE conname = 'fact_ratings_movie_fk'",
+             "ALTER TABLE fact_ratings ADD CONSTRAINT fact_ratings_movie_fk FOREIGN KEY (movie_key) REFERENCES dim_movie (movie_key)"),
+            ("foreign key to dim_date",
+             "SELECT 1 FROM pg_constraint WHERE conname = 'fact_ratings_date_fk'",
+             "ALTER TABLE fact_ratings ADD CONSTRAINT fact_ratings_date_fk FOREIGN KEY (date_key) REFERENCES dim_date (date_key)"),
+            ("statistics (ANALYZE)", "SELECT 1 WHERE false",
+             "ANALYZE dim_date; ANALYZE dim_movie; ANALYZE dim_customer; ANALYZE fact_ratings"),
+        ]
+        progress.begin(LoadStage.postProcessing.rawValue, total: steps.count)
+        try connection.execute("SET maintenance_work_mem = '1GB'; SET max_parallel_maintenance_workers = 2")
+        for step in steps {
+            if try connection.execute(step.exists).count > 0 { continue }
+            let t = Date()
+            do {
+                try connection.execute(step.sql)
+            } catch let error as WarehouseError where error.sqlState == "23505" {
+                throw WarehouseError(.database, "fact_ratings holds a customer–movie pair twice, so its primary key cannot be built: \(error.detail ?? "")",
+                                     hint: "the scan refuses duplicates, so rows were added outside recsys load; `recsys load --fresh` reloads from the files")
+            }
+            logger.info("post_processing: \(step.name) in \(String(format: "%.1f", Date().timeIntervalSince(t))) s")
+            progress.advance(1)
+        }
+        try connection.execute("UPDATE etl_checkpoint SET done = true, seconds = $1, updated_at = now() WHERE stage = $2",
+                               [String(Date().timeIntervalSince(started)), LoadStage.postProcessing.rawValue])
+        progress.finish(rows: steps.count, seconds: Date().timeIntervalSince(started))
+        return 0
+    }
+}
+
+/// Streams one rating file into fact_ratings from its checkpoint on: a parser
+/// thread encodes rows as binary COPY tuples while this thread sends them; a
+/// batch ends at a line boundary and commits with its checkpoint.
+private struct FactFileLoader {
+    let writer: StarSchemaWriter
+    let file: MappedFile
+    let checkpoint: CheckpointRow
+
+    /// A block of encoded tuples and where the source stands after it.
+    struct Chunk {
+        var bytes: [UInt8]
+        var rows: Int
+        var endOffset: Int
+        var endLine: Int
+        var context: Int64?
+        var batchEnd: Bool
+        var fileEnd: Bool
+    }
+
+    /// PGCOPY signature, flags, header extension length.
+    static let header: [UInt8] = Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00] + [0, 0, 0, 0] + [0, 0, 0, 0]
+    static let trailer: [UInt8] = [0xFF, 0xFF]
+
+    /// numeric(2,1) in PostgreSQL's binary form for 0.5 … 5.0, indexed by half stars:
+    /// ndigits, weight, sign, dscale, then base-10000 digits.
+    static let numericBytes: [[UInt8]] = (0...10).map { half -> [UInt8] in
+        func i16(_ v: Int) -> [UInt8] { [UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+        let whole = half / 2, fraction = half % 2
+        var digits: [Int] = []
+        var weight = 0
+        if whole > 0 { digits.append(whole) } else { weight = -1 }
+        if fraction == 1 { digits.append(5000) }
+        let body = i16(digits.count) + i16(weight) + i16(0) + i16(1) + digits.flatMap(i16)
+        return [0, 0, 0, UInt8(body.count)] + body
+    }
+
+    func run() throws -> Int {
+        let connection = writer.connection
+        let queue = BoundedQueue<Chunk>(capacity: 8)
+        let cancelled = ManagedAtomicFlag()
+        let producerFailure = ErrorBox()
+        let producer = Thread { [self] in
+            do { try produce(into: queue, cancelled: cancelled) } catch {
+                producerFailure.error = error
+                queue.close()
+            }
+        }
+        producer.stackSize = 1 << 22
+        producer.start()
+        defer {
+            cancelled.set()
+            queue.drainAndClose()
+            producer.cancel()
+        }
+
+        var committed = checkpoint.rows
+        var written = 0
+        var finished = false
+        while !finished {
+            let started = Date()
+            var last: Chunk?
+            var batchRows = 0
+            try connection.transaction {
+                try connection.copyIn("COPY fact_ratings (customer_key, movie_key, date_key, rating) FROM STDIN (FORMAT binary)") { copy in
+                    try copy.write(Self.header)
+                    while let chunk = queue.pop() {
+                        try chunk.bytes.withUnsafeBytes { try copy.write($0) }
+                        batchRows += chunk.rows
+                        writer.progress.advance(chunk.rows)
+                        last = chunk
+                        if chunk.batchEnd { break }
+                    }
+                    if let failure = producerFailure.error { throw failure }
+                    guard last?.batchEnd == true else {
+                        throw WarehouseError(.database, "the reader of \(file.name) stopped before the end of a batch")
+                    }
+                    try copy.write(Self.trailer)
+                }
+                let end = last!
+                try connection.execute("""
+                    UPDATE etl_checkpoint SET byte_offset = $1, line = $2, context = $3, rows = rows + $4,
+                        done = $5, seconds = seconds + $6, updated_at = now()
+                    WHERE stage = 'fact_ratings' AND file = $7
+                    """, [String(end.endOffset), String(end.endLine), end.context.map(String.init), String(batchRows),
+                          end.fileEnd ? "true" : "false", String(Date().timeIntervalSince(started)), file.name])
+            }
+            committed += batchRows
+            written += batchRows
+            finished = last!.fileEnd
+            if writer.options.batchPauseMilliseconds > 0 {
+                Thread.sleep(forTimeInterval: Double(writer.options.batchPauseMilliseconds) / 1000)
+            }
+        }
+        producer.cancel()
+        return written
+    }
+
+    /// The parser side: reads from the checkpoint, skips the lines the scan
+    /// rejected, encodes every other rating.
+    private func produce(into queue: BoundedQueue<Chunk>, cancelled: ManagedAtomicFlag) throws {
+        let catalog = writer.catalog
+        let format = catalog.format
+        let rejected = catalog.rejectedLines(of: file.name)
+        var nextReject = rejected.firstIndex(where: { $0 > checkpoint.line }) ?? rejected.count
+        let batchRows = max(1, writer.options.batchRows)
+        let chunkBytes = 1 << 20
+
+        var context = checkpoint.context
+        var movieKey: Int32 = -1
+        if let open = context, let index = catalog.movieIndex.find(open) { movieKey = index + 1 }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(chunkBytes + 64)
+        var chunkRows = 0
+        var rowsInBatch = 0
+        var failure: Error?
+
+        func emit(offset: Int, line: Int, batchEnd: Bool, fileEnd: Bool) -> Bool {
+            let chunk = Chunk(bytes: buffer, rows: chunkRows, endOffset: offset, endLine: line, context: context,
+                              batchEnd: batchEnd, fileEnd: fileEnd)
+            buffer.removeAll(keepingCapacity: true)
+            chunkRows = 0
+            return queue.push(chunk)
+        }
+
+        var lastOffset = checkpoint.byteOffset
+        var lastLine = checkpoint.line
+        file.forEachLine(from: checkpoint.byteOffset, firstLine: checkpoint.line) { line, number, next in
+            if nextReject < rejected.count && rejected[nextReject] == number {
+                nextReject += 1
+            } else {
+                let parsed = format == .netflix ? RatingLineParser.netflix(line, movie: context)
+                    : RatingLineParser.movieLens(line, lineNumber: number)
+                switch parsed {
+                case .blank, .columnNames:
+                    break
+                case .movieHeader(let id):
+                    context = id
+                    movieKey = (catalog.movieIndex.find(id) ?? -2) + 1
+                case .rating(let record):
+                    let key: Int32
+                    if format == .netflix { key = movieKey } else { key = (catalog.movieIndex.find(record.movieID) ?? -2) + 1 }
+                    guard key > 0, let customer = catalog.customerIndex.find(record.customerID) else {
+                        failure = InputError(file: file.name, line: number, problem: "this line differs from what the scan read (was the file changed during the load?)")
+                        return false
+                    }
+                    Self.encode(customer: catalog.customerKey[Int(customer)], movie: key, record: record, into: &buffer)
+                    chunkRows += 1
+                    rowsInBatch += 1
+                case .bad(let reason):
+                    failure = InputError(file: file.name, line: number, problem: "\(reason) (the file changed after the scan)")
+                    return false
+                }
+            }
+            lastOffset = next
+            lastLine = number
+            if rowsInBatch >= batchRows {
+                rowsInBatch = 0
+                return emit(offset: next, line: number, batchEnd: true, fileEnd: false) && !cancelled.isSet
+            }
+            if buffer.count >= chunkBytes {
+                return emit(offset: next, line: number, batchEnd: false, fileEnd: false) && !cancelled.isSet
+            }
+            return true
+        }
+        if let failure { throw failure }
+        if cancelled.isSet { return }
+        _ = emit(offset: lastOffset, line: lastLine, batchEnd: true, fileEnd: true)
+        queue.close()
+    }
+
+    @inline(__always)
+    static func encode(customer: Int32, movie: Int32, record: RatingRecord, into buffer: inout [UInt8]) {
+        @inline(__always) func int4(_ v: Int32, _ b: inout [UInt8]) {
+            b.append(0); b.append(0); b.append(0); b.append(4)
+            let u = UInt32(bitPattern: v)
+            b.append(UInt8(u >> 24)); b.append(UInt8((u >> 16) & 0xFF)); b.append(UInt8((u >> 8) & 0xFF)); b.append(UInt8(u & 0xFF))
+        }
+        buffer.append(0); buffer.append(4)
+        int4(customer, &buffer)
+        int4(movie, &buffer)
+        int4(record.dateKey, &buffer)
+        buffer.append(contentsOf: numericBytes[Int(record.halfStars)])
+    }
+}
+
+/// An error handed from one thread to another.
+final class ErrorBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Error?
+    var error: Error? {
+        get { lock.lock(); defer { lock.unlock() }; return stored }
+        set { lock.lock(); stored = newValue; lock.unlock() }
+    }
+}
+
+/// A flag set once, read from another thread.
+final class ManagedAtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}
+
+/// A blocking FIFO with a fixed capacity, for one producer and one consumer.
+final class BoundedQueue<Element>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Element] = []
+    private var head = 0
+    private let capacity: Int
+    private var closed = false
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Waits for room; false once the queue is closed.
+    func push(_ item: Element) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        while items.count - head >= capacity && !closed { condition.wait() }
+        if closed { return false }
+        items.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    /// Waits for an item; nil once the queue is closed and empty.
+    func pop() -> Element? {
+        condition.lock(); defer { condition.unlock() }
+        while head == items.count && !closed { condition.wait() }
+        guard head < items.count else { return nil }
+        let item = items[head]
+        head += 1
+        if head > 64 { items.removeFirst(head); head = 0 }
+        condition.broadcast()
+        return item
+    }
+
+    /// No more items will come; items already queued can still be popped.
+    func close() {
+        condition.lock(); closed = true; condition.broadcast(); condition.unlock()
+    }
+
+    /// Drops what is queued and closes, releasing a blocked producer.
+    func drainAndClose() {
+        condition.lock(); items.removeAll(); head = 0; closed = true; condition.broadcast(); condition.unlock()
+    }
+}

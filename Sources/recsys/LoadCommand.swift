@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Warehouse
+
+enum FormatChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, netflix, movielens
+    var format: SourceFormat? { self == .auto ? nil : SourceFormat(rawValue: rawValue) }
+}
+
+struct LoadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load",
+        abstract: "Load a Netflix Prize or MovieLens folder into the star schema, resumably and exactly once.",
+        discussion: """
+        Stages: scan (checks every line first), dim_date, dim_movie, dim_customer, fact_ratings, \
+        post_processing (primary key, foreign keys, indexes, ANALYZE). A stage finished by an earlier \
+        run is skipped; an interrupted fact stage resumes at its last committed batch. Running the \
+        same command again after any stop (crash, kill, bad input fixed) finishes the load.
+
+        Refuses (exit 3) when the warehouse holds rows no recorded load explains, when the source \
+        files changed since the load they belong to, or while another load runs. Bad input stops \
+        with exit 2 naming file and line, before anything is written.
+        """
+    )
+
+    @Option(help: "Folder with the dataset's files.") var data: String = "data"
+    @Option(help: "Layout of the folder: auto detects it from the file names.") var format: FormatChoice = .auto
+    @Flag(help: "Delete everything the warehouse holds, then load from scratch.") var fresh = false
+    @Option(help: "Skip up to N bad lines into the etl_rejects table instead of stopping at the first.") var maxRejects: Int = 0
+    @Flag(help: "Report each stage's state and row counts instead of loading.") var status = false
+    @Flag(help: "Print one JSON document on stdout (the load report, or the status with --status).") var json = false
+    @OptionGroup var db: DatabaseOptions
+    @Option(help: .hidden) var batchRows: Int = 2_000_000
+    @Option(help: .hidden) var batchPauseMs: Int = 0
+
+    func validate() throws {
+        if maxRejects < 0 { throw ValidationError("--max-rejects must be 0 or more") }
+        if batchRows < 1 { throw ValidationError("--batch-rows must be at least 1") }
+        if status && fresh { throw ValidationError("--status only reports; it cannot be combined with --fresh") }
+    }
+
+    func run() throws {
+        let database = db.open()
+        if status { return try showStatus(database) }
+        let logURL = database.home.logs.appendingPathComponent("load-\(Self.timestamp()).log")
+        try ConsoleAndFileLogHandler.sink.openFile(logURL)
+        let logger = Logger(label: "recsys.load")
+        logger.info("log file: \(logURL.path)")
+        logger.info("database: \(database.target.displayName)")
+        var options = LoadOptions(dataDirectory: URL(fileURLWithPath: data, isDirectory: true), format: format.format)
+        options.fresh = fresh
+        options.maxRejects = maxRejects
+        options.batchRows = batchRows
+        options.batchPauseMilliseconds = batchPauseMs
+        let loader = Loader(database: database, options: options, logger: logger, progress: ProgressReporter(logger: logger))
+        let report = try loader.run()
+        if json { return try printJSON(report) }
+        print(Self.summary(report, log: logURL))
+    }
+
+    private func showStatus(_ database: Database) throws {
+        let status = try LoadStatus.read(database.connect())
+        if json { return try printJSON(status) }
+        print(status.state == "empty" ? "the warehouse holds no load" :
+              "load of \(status.format ?? "?") data from \(status.sourceDir ?? "?"): \(status.state)")
+        var table = [["stage", "file", "state", "rows", "expected", "seconds"]]
+        for stage in status.stages {
+            table.append([stage.stage, stage.file, stage.state, ProgressReporterFormat.count(stage.rows),
+                          ProgressReporterFormat.count(stage.expected), String(format: "%.1f", stage.seconds)])
+        }
+        print(TextTable.render(table))
+        if status.rejects > 0 { print("\(status.rejects) rejected lines (see the etl_rejects table)") }
+    }
+
+    static func summary(_ report: LoadReport, log: URL) -> String {
+        if report.alreadyComplete {
+            return "already loaded (data version \(report.dataVersion)); nothing to do"
+        }
+        var table = [["stage", "rows", "seconds", "rows/s", ""]]
+        table.append(["scan", "", String(format: "%.1f", report.scanSeconds), "", ""])
+        for stage in report.stages {
+            let rate = stage.seconds > 0 && stage.rows > 0 ? ProgressReporterFormat.count(Int(Double(stage.rows) / stage.seconds)) : ""
+            table.append([stage.stage, ProgressReporterFormat.count(stage.rows), String(format: "%.1f", stage.seconds),
+                          stage.skipped ? "" : rate, stage.skipped ? "(done earlier)" : ""])
+        }
+        table.append(["total", "", String(format: "%.1f", report.totalSeconds), "", ""])
+        var text = "loaded \(report.format) data (data version \(report.dataVersion))\n" + TextTable.render(table)
+        if report.rejects > 0 { text += "\n\(report.rejects) bad lines skipped into etl_rejects" }
+        text += "\nlog: \(log.path)"
+        return text
+    }
+
+    static func timestamp() -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date()) + "-\(getpid())"
+    }
+}
+
+enum ProgressReporterFormat {
+    static func count(_ n: Int) -> String {
+        let formatter = NumberFormatter()
+        formatter.numberStyle = .decimal
+        formatter.groupingSeparator = ","
+        return formatter.string(from: NSNumber(value: n)) ?? String(n)
+    }
+}
+
+/// Plain text tables: first row is the header, numbers right-aligned.
+enum TextTable {
+    static func render(_ rows: [[String]]) -> String {
+        guard let header = rows.first else { return "" }
+        var widths = header.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+        func isNumber(_ s: String) -> Bool { !s.isEmpty && s.allSatisfy { $0.isNumber || $0 == "," || $0 == "." || $0 == "-" } }
+        var lines: [String] = []
+        for (r, row) in rows.enumerated() {
+            let cells = row.enumerated().map { i, cell -> String in
+                let pad = String(repeating: " ", count: widths[i] - cell.count)
+                return r > 0 && isNumber(cell) ? pad + cell : cell + pad
+            }
+            lines.append(cells.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+            if r == 0 { lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
