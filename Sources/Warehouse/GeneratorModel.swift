@@ -370,7 +370,7 @@ final class GenPlan: @unchecked Sendable {
                 // MovieLens users rate in sessions: start skewed mildly later, span
                 // lognormal with a median of about three weeks.
                 let start = GenPlan.movielensFirstSecond + Int64(pow(rng.uniform(), 0.8) * mlSpan)
-                let span = Int64(exp(log(21 * 86_400.0) + 2 * rng.normal()))
+                let span = Int64(min(exp(log(21 * 86_400.0) + 2 * rng.normal()), mlSpan))
                 customerStart[c] = start
                 customerSpan[c] = max(0, min(span, GenPlan.movielensLastSecond - start))
             }
@@ -478,28 +478,33 @@ final class GenScratch {
 
 extension GenPlan {
     /// Chooses degree[j] distinct minors for major j: its homes, then draws from the
-    /// alias table weighted by minorWeight, rejecting repeats. If repeats pile up
-    /// (a major close to the cap has used up most of the weight), the rest is drawn
-    /// exactly by Efraimidis–Spirakis: among the unchosen, keep the `need` smallest
-    /// keys E_k / w_k with E_k ~ Exp(1) — weighted sampling without replacement.
+    /// alias table weighted by minorWeight, rejecting repeats. Rejection is cheap while
+    /// a major takes a small part of the minor side. For a dense major (more than a
+    /// quarter of what is left), or when repeats pile up because it has used up most of
+    /// the weight, the rest is drawn exactly by Efraimidis–Spirakis: among the unchosen,
+    /// keep the `need` smallest keys E_k / w_k with E_k ~ Exp(1) — which is weighted
+    /// sampling without replacement, the same law the rejection loop follows.
     func choose(major j: Int, rng: inout GenRNG, scratch: GenScratch) {
         let tag = UInt32(truncatingIfNeeded: j + 1)
         let marker = scratch.marker
         scratch.chosen.removeAll(keepingCapacity: true)
+        let homes = homeStart[j + 1] - homeStart[j]
         for h in homeStart[j]..<homeStart[j + 1] {
             let k = homeList[h]
             marker[Int(k)] = tag
             scratch.chosen.append(k)
         }
-        var need = Int(degree[j]) - (homeStart[j + 1] - homeStart[j])
-        var attempts = 4 * need + 256
-        while need > 0 && attempts > 0 {
-            attempts -= 1
-            let k = alias.draw(&rng)
-            if marker[k] != tag {
-                marker[k] = tag
-                scratch.chosen.append(Int32(k))
-                need -= 1
+        var need = Int(degree[j]) - homes
+        if need * 4 <= minorCount - homes {
+            var attempts = 2 * need + 256
+            while need > 0 && attempts > 0 {
+                attempts -= 1
+                let k = alias.draw(&rng)
+                if marker[k] != tag {
+                    marker[k] = tag
+                    scratch.chosen.append(Int32(k))
+                    need -= 1
+                }
             }
         }
         guard need > 0 else { return }
@@ -507,10 +512,41 @@ extension GenPlan {
         for k in 0..<minorCount where marker[k] != tag {
             scratch.keyed.append((rng.exponential() / minorWeight[k], Int32(k)))
         }
-        scratch.keyed.sort { $0.key != $1.key ? $0.key < $1.key : $0.index < $1.index }
+        GenSelect.smallest(need, in: &scratch.keyed)
         for e in scratch.keyed.prefix(need) {
             marker[Int(e.index)] = tag
             scratch.chosen.append(e.index)
+        }
+    }
+}
+
+enum GenSelect {
+    /// Moves the `k` smallest (key, index) pairs to the front, in no particular order:
+    /// Hoare quickselect with a median-of-three pivot — O(n) on average instead of a
+    /// full O(n log n) sort, and deterministic (no random pivots), so output bytes never
+    /// depend on anything but the input. Pairs are distinct because indices are.
+    static func smallest(_ k: Int, in a: inout [(key: Double, index: Int32)]) {
+        guard k > 0, k < a.count else { return }
+        @inline(__always) func less(_ x: (key: Double, index: Int32), _ y: (key: Double, index: Int32)) -> Bool {
+            x.key != y.key ? x.key < y.key : x.index < y.index
+        }
+        a.withUnsafeMutableBufferPointer { b in
+            var lo = 0, hi = b.count - 1
+            let target = k - 1
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2
+                if less(b[mid], b[lo]) { b.swapAt(mid, lo) }
+                if less(b[hi], b[lo]) { b.swapAt(hi, lo) }
+                if less(b[hi], b[mid]) { b.swapAt(hi, mid) }
+                let pivot = b[mid]
+                var i = lo, j = hi
+                while i <= j {
+                    while less(b[i], pivot) { i += 1 }
+                    while less(pivot, b[j]) { j -= 1 }
+                    if i <= j { b.swapAt(i, j); i += 1; j -= 1 }
+                }
+                if target <= j { hi = j } else if target >= i { lo = i } else { return }
+            }
         }
     }
 }

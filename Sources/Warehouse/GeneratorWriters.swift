@@ -100,7 +100,7 @@ extension DatasetGenerator {
                                     progress: (@Sendable (Int) -> Void)?) throws -> GenTotals {
         let ranges = netflixFileRanges(movies: plan.majorCount)
         let blockList = blocks(plan, fileRanges: ranges)
-        var outputs = try (1...4).map { try GenFile(directory.appendingPathComponent("combined_data_\($0).txt")) }
+        let outputs = try (1...4).map { try GenFile(directory.appendingPathComponent("combined_data_\($0).txt")) }
         let probeFile = try GenFile(directory.appendingPathComponent("probe.txt"))
         let dates = netflixDateTable()
         let lastDay = Int64(GenPlan.netflixLastDay - GenPlan.netflixFirstDay)
@@ -162,7 +162,6 @@ extension DatasetGenerator {
             progress?(totals.ratings)
         }
         for file in outputs { try file.close() }
-        outputs.removeAll()
         try probeFile.close()
         return totals
     }

@@ -228,6 +228,9 @@ enum Subprocess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // The server outlives us: it must inherit none of our descriptors, or it
+        // holds open whatever our own parent waits on to see us exit.
+        _ = spawnActionsCloseFrom(&actions, 3)
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = environment.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
@@ -244,6 +247,10 @@ enum Subprocess {
         return (exitCode, output.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
+
+/// glibc ≥ 2.34 has it, but declares it only under _GNU_SOURCE, which Swift's Glibc module does not set.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func spawnActionsCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
 
 /// Holds an exclusive `flock` on `url` while `body` runs.
 func withFileLock<T>(_ url: URL, _ body: () throws -> T) throws -> T {

@@ -37,6 +37,9 @@ struct Recsys: ParsableCommand {
             try runnable.run()
         } catch let error as ExitCode {
             Foundation.exit(error.rawValue)
+        } catch where exitCode(for: error) == .success {
+            // `recsys help <command>` arrives here as a request to print help.
+            exit(withError: error)
         } catch {
             let status = ExitStatus.code(for: error)
             if status == ExitStatus.usage, exitCode(for: error) != .success, !(error is InputError), !(error is UsageError) {

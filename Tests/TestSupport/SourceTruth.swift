@@ -7,6 +7,12 @@ public struct SourceTruth {
         public var count = 0
         public var first = ""
         public var last = ""
+
+        public init(count: Int, first: String, last: String) {
+            self.count = count
+            self.first = first
+            self.last = last
+        }
     }
 
     public var ratings = 0
@@ -64,6 +70,8 @@ public struct SourceTruth {
             truth.add(customer: Int(f[0])!, movie: Int(f[1])!, halfStars: Int((Double(f[2])! * 2).rounded()),
                       date: formatter.string(from: Date(timeIntervalSince1970: seconds)))
         }
+        let movies = try String(contentsOf: folder.appendingPathComponent("movies.csv"), encoding: .utf8)
+        truth.movies = movies.split(separator: "\n").count - 1
         return truth
     }
 }
