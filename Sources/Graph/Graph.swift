@@ -1,1 +1,1 @@
-public enum GraphModule {}
+// Co-rating networks, community detection and centrality arrive with issue 5.

@@ -460,6 +460,15 @@ final class GenPlan: @unchecked Sendable {
 
 }
 
+/// One Netflix rating line before formatting: computed in customer order (cache
+/// friendly), written in shuffled order.
+struct GenLine {
+    var customerID: Int64
+    var day: Int32
+    var stars: UInt8
+    var probe: Bool
+}
+
 /// Per-worker scratch: `marker[k] == j + 1` means minor k is already chosen for
 /// major j. Since every major is processed exactly once, the array never needs
 /// clearing between majors.
@@ -467,6 +476,7 @@ final class GenScratch {
     let marker: UnsafeMutableBufferPointer<UInt32>
     var chosen: [Int32] = []
     var keyed: [(key: Double, index: Int32)] = []
+    var lines: [GenLine] = []
 
     init(minorCount: Int) {
         marker = .allocate(capacity: max(minorCount, 1))

@@ -120,31 +120,38 @@ extension DatasetGenerator {
                 for j in block.range where plan.degree[j] > 0 {
                     var rng = GenRNG(seed: plan.seed, stream: .ratings, index: j)
                     plan.choose(major: j, rng: &rng, scratch: s)
-                    // Netflix lists a movie's ratings in no particular order.
-                    let n = s.chosen.count
-                    if n > 1 { for a in stride(from: n - 1, to: 0, by: -1) { s.chosen.swapAt(a, rng.below(a + 1)) } }
-                    data.reserve(24); data.putInt(j + 1); data.put(58); data.put(10)
-                    var probeHeader = false
+                    // Ascending customer index turns the random reads of customer parameters
+                    // (tens of MB at Netflix scale) into a forward sweep the prefetcher follows.
+                    s.chosen.sort()
+                    s.lines.removeAll(keepingCapacity: true)
                     for k32 in s.chosen {
                         let k = Int(k32)
                         let truth = plan.truth(major: j, minor: k)
                         let predicted = min(max(truth, 1), 5)
                         let observed = min(max(truth + plan.noise * rng.normal(), 1), 5)
                         let stars = Int(observed.rounded())
-                        let start = plan.customerStart[k]
-                        let day = min(start + Int64(Double(plan.customerSpan[k] + 1) * rng.uniform()), lastDay)
-                        data.reserve(40)
-                        data.putInt(Int(plan.minorIDs[k]))
-                        data.put(44); data.put(UInt8(48 + stars)); data.put(44)
-                        data.put(datePtr + Int(day) * 10, 10)
-                        data.put(10)
+                        let day = min(plan.customerStart[k] + Int64(Double(plan.customerSpan[k] + 1) * rng.uniform()), lastDay)
                         let error = Double(stars) - predicted
+                        let probe = rng.uniform() < plan.probeFraction
                         t.ratings += 1; t.halfUnits += 2 * stars; t.sse += error * error
-                        if rng.uniform() < plan.probeFraction {
+                        if probe { t.probeCount += 1; t.probeSSE += error * error }
+                        s.lines.append(GenLine(customerID: plan.minorIDs[k], day: Int32(day), stars: UInt8(stars), probe: probe))
+                    }
+                    // Netflix lists a movie's ratings in no particular order.
+                    let n = s.lines.count
+                    if n > 1 { for a in stride(from: n - 1, to: 0, by: -1) { s.lines.swapAt(a, rng.below(a + 1)) } }
+                    data.reserve(24); data.putInt(j + 1); data.put(58); data.put(10)
+                    var probeHeader = false
+                    for line in s.lines {
+                        data.reserve(40)
+                        data.putInt(Int(line.customerID))
+                        data.put(44); data.put(48 + line.stars); data.put(44)
+                        data.put(datePtr + Int(line.day) * 10, 10)
+                        data.put(10)
+                        if line.probe {
                             probe.reserve(48)
                             if !probeHeader { probe.putInt(j + 1); probe.put(58); probe.put(10); probeHeader = true }
-                            probe.putInt(Int(plan.minorIDs[k])); probe.put(10)
-                            t.probeCount += 1; t.probeSSE += error * error
+                            probe.putInt(Int(line.customerID)); probe.put(10)
                         }
                     }
                 }

@@ -1,0 +1,56 @@
+import COpenBLAS
+
+/// A failure of a dense linear-algebra kernel.
+public enum LinalgError: Error, Equatable, CustomStringConvertible {
+    /// Cholesky found the leading minor of this order (1-based) not positive definite.
+    case notPositiveDefinite(minor: Int)
+    /// LAPACK rejected argument number `argument` (a programming error).
+    case illegalArgument(argument: Int)
+
+    public var description: String {
+        switch self {
+        case .notPositiveDefinite(let minor):
+            return "matrix is not positive definite (leading minor of order \(minor)); raise the regularization"
+        case .illegalArgument(let argument):
+            return "LAPACK rejected argument \(argument)"
+        }
+    }
+}
+
+/// Thin, typed wrappers over the BLAS and LAPACKE calls the trainers use.
+/// Every matrix is a contiguous row-major buffer; the layout is stated at each call.
+public enum Linalg {
+    /// OpenBLAS runs its own thread pool; inside our parallel loops it must
+    /// run single-threaded, or the two pools fight over the same cores.
+    public static func setBLASThreads(_ count: Int) {
+        openblas_set_num_threads(Int32(count))
+    }
+
+    /// The OpenBLAS build and the kernel it picked for this CPU.
+    public static var blasConfiguration: String {
+        String(cString: openblas_get_config())
+    }
+
+    /// C ← α·A·B + β·C with A m×k, B k×n, C m×n, all row-major.
+    public static func gemm(m: Int, n: Int, k: Int, alpha: Double = 1, a: UnsafePointer<Double>, b: UnsafePointer<Double>,
+                            beta: Double = 0, c: UnsafeMutablePointer<Double>) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                    alpha, a, Int32(k), b, Int32(n), beta, c, Int32(n))
+    }
+
+    /// Solves A·x = b for symmetric positive definite A (n×n, row-major; only
+    /// its upper triangle is read) by Cholesky: `potrf` factors A = UᵀU in place,
+    /// `potrs` solves with the factor. `a` is overwritten by U, `b` by x.
+    /// - Throws: `LinalgError.notPositiveDefinite(minor:)` when A is not SPD.
+    public static func choleskySolve(n: Int, a: UnsafeMutablePointer<Double>, b: UnsafeMutablePointer<Double>) throws {
+        let factor = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "U")), Int32(n), a, Int32(n))
+        try check(factor)
+        let solve = LAPACKE_dpotrs(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "U")), Int32(n), 1, a, Int32(n), b, 1)
+        try check(solve)
+    }
+
+    private static func check(_ info: Int32) throws {
+        if info > 0 { throw LinalgError.notPositiveDefinite(minor: Int(info)) }
+        if info < 0 { throw LinalgError.illegalArgument(argument: Int(-info)) }
+    }
+}

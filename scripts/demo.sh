@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The main job end to end on a fresh machine: install what is missing, build,
+# start the managed PostgreSQL, generate a sample Netflix-layout dataset, load it.
+# Sizes: RATINGS, CUSTOMERS, MOVIES (defaults below); a second run reuses both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RATINGS=${RATINGS:-1000000}
+CUSTOMERS=${CUSTOMERS:-20000}
+MOVIES=${MOVIES:-2000}
+scripts/ensure-deps.sh
+swift build -c release --product recsys 2>&1 | tail -n 1
+recsys=.build/release/recsys
+data=.recsys/data/netflix-sample-$RATINGS
+
+$recsys db start
+if [ ! -f "$data/truth.json" ]; then
+  $recsys generate --out "$data" --ratings "$RATINGS" --customers "$CUSTOMERS" --movies "$MOVIES" --seed 42
+fi
+set +e
+$recsys load --data "$data"
+status=$?
+set -e
+if [ $status -eq 3 ]; then
+  echo "the warehouse holds another dataset; replacing it with the sample" >&2
+  $recsys load --data "$data" --fresh
+elif [ $status -ne 0 ]; then
+  exit $status
+fi
+echo
+$recsys load --status
