@@ -460,13 +460,16 @@ final class GenPlan: @unchecked Sendable {
 
 }
 
-/// One Netflix rating line before formatting: computed in customer order (cache
+/// One Netflix rating line before formatting: gathered in customer order (cache
 /// friendly), written in shuffled order.
 struct GenLine {
     var customerID: Int64
-    var day: Int32
-    var stars: UInt8
-    var probe: Bool
+    var truth: Double
+    var start: Int32
+    var span: Int32
+    var day: Int32 = 0
+    var stars: UInt8 = 0
+    var probe = false
 }
 
 /// Per-worker scratch: `marker[k] == j + 1` means minor k is already chosen for
@@ -497,12 +500,16 @@ extension GenPlan {
     func choose(major j: Int, rng: inout GenRNG, scratch: GenScratch) {
         let tag = UInt32(truncatingIfNeeded: j + 1)
         let marker = scratch.marker
-        scratch.chosen.removeAll(keepingCapacity: true)
+        // A local array: appending to a class property pays a dynamic exclusivity check each time.
+        var chosen = scratch.chosen
+        scratch.chosen = []
+        defer { scratch.chosen = chosen }
+        chosen.removeAll(keepingCapacity: true)
         let homes = homeStart[j + 1] - homeStart[j]
         for h in homeStart[j]..<homeStart[j + 1] {
             let k = homeList[h]
             marker[Int(k)] = tag
-            scratch.chosen.append(k)
+            chosen.append(k)
         }
         var need = Int(degree[j]) - homes
         if need * 4 <= minorCount - homes {
@@ -512,20 +519,23 @@ extension GenPlan {
                 let k = alias.draw(&rng)
                 if marker[k] != tag {
                     marker[k] = tag
-                    scratch.chosen.append(Int32(k))
+                    chosen.append(Int32(k))
                     need -= 1
                 }
             }
         }
         guard need > 0 else { return }
-        scratch.keyed.removeAll(keepingCapacity: true)
+        var keyed = scratch.keyed
+        scratch.keyed = []
+        defer { scratch.keyed = keyed }
+        keyed.removeAll(keepingCapacity: true)
         for k in 0..<minorCount where marker[k] != tag {
-            scratch.keyed.append((rng.exponential() / minorWeight[k], Int32(k)))
+            keyed.append((rng.exponential() / minorWeight[k], Int32(k)))
         }
-        GenSelect.smallest(need, in: &scratch.keyed)
-        for e in scratch.keyed.prefix(need) {
+        GenSelect.smallest(need, in: &keyed)
+        for e in keyed.prefix(need) {
             marker[Int(e.index)] = tag
-            scratch.chosen.append(e.index)
+            chosen.append(e.index)
         }
     }
 }

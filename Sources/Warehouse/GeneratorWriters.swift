@@ -121,28 +121,37 @@ extension DatasetGenerator {
                     var rng = GenRNG(seed: plan.seed, stream: .ratings, index: j)
                     plan.choose(major: j, rng: &rng, scratch: s)
                     // Ascending customer index turns the random reads of customer parameters
-                    // (tens of MB at Netflix scale) into a forward sweep the prefetcher follows.
+                    // (tens of MB at Netflix scale) into a forward sweep, and a separate tight
+                    // gather loop lets many of those cache misses be in flight at once.
                     s.chosen.sort()
-                    s.lines.removeAll(keepingCapacity: true)
+                    var lines = s.lines
+                    s.lines = []
+                    lines.removeAll(keepingCapacity: true)
                     for k32 in s.chosen {
                         let k = Int(k32)
-                        let truth = plan.truth(major: j, minor: k)
+                        lines.append(GenLine(customerID: plan.minorIDs[k], truth: plan.truth(major: j, minor: k),
+                                             start: Int32(plan.customerStart[k]), span: Int32(plan.customerSpan[k])))
+                    }
+                    for i in lines.indices {
+                        let truth = lines[i].truth
                         let predicted = min(max(truth, 1), 5)
                         let observed = min(max(truth + plan.noise * rng.normal(), 1), 5)
                         let stars = Int(observed.rounded())
-                        let day = min(plan.customerStart[k] + Int64(Double(plan.customerSpan[k] + 1) * rng.uniform()), lastDay)
+                        let day = min(Int64(lines[i].start) + Int64(Double(lines[i].span + 1) * rng.uniform()), lastDay)
                         let error = Double(stars) - predicted
                         let probe = rng.uniform() < plan.probeFraction
                         t.ratings += 1; t.halfUnits += 2 * stars; t.sse += error * error
                         if probe { t.probeCount += 1; t.probeSSE += error * error }
-                        s.lines.append(GenLine(customerID: plan.minorIDs[k], day: Int32(day), stars: UInt8(stars), probe: probe))
+                        lines[i].stars = UInt8(stars)
+                        lines[i].day = Int32(day)
+                        lines[i].probe = probe
                     }
                     // Netflix lists a movie's ratings in no particular order.
-                    let n = s.lines.count
-                    if n > 1 { for a in stride(from: n - 1, to: 0, by: -1) { s.lines.swapAt(a, rng.below(a + 1)) } }
+                    let n = lines.count
+                    if n > 1 { for a in stride(from: n - 1, to: 0, by: -1) { lines.swapAt(a, rng.below(a + 1)) } }
                     data.reserve(24); data.putInt(j + 1); data.put(58); data.put(10)
                     var probeHeader = false
-                    for line in s.lines {
+                    for line in lines {
                         data.reserve(40)
                         data.putInt(Int(line.customerID))
                         data.put(44); data.put(48 + line.stars); data.put(44)
@@ -154,6 +163,7 @@ extension DatasetGenerator {
                             probe.putInt(Int(line.customerID)); probe.put(10)
                         }
                     }
+                    s.lines = lines
                 }
             }
             out.totals = t

@@ -119,7 +119,7 @@ public final class Loader {
         }
 
         var stages: [LoadReport.Stage] = []
-        let writer = StarSchemaWriter(connection: connection, catalog: catalog, source: source, logger: logger,
+        let writer = StarSchemaWriter(connection: connection, connect: database.connect, catalog: catalog, source: source, logger: logger,
                                       progress: progress, options: options)
         for stage in LoadStage.allCases {
             if doneStages.contains(stage) {

@@ -61,7 +61,8 @@ public final class ProgressReporter: @unchecked Sendable {
     public func finish(rows: Int, seconds: Double) {
         lock.lock(); defer { lock.unlock() }
         let rate = seconds > 0 ? Double(rows) / seconds : 0
-        let summary = "\(label): \(Self.count(rows)) rows in \(String(format: "%.1f", seconds)) s (\(Self.count(Int(rate))) rows/s)"
+        let summary = rows == 0 ? "\(label): done in \(String(format: "%.1f", seconds)) s"
+            : "\(label): \(Self.count(rows)) rows in \(String(format: "%.1f", seconds)) s (\(Self.count(Int(rate))) rows/s)"
         if interactive { FileHandle.standardError.write("\r\u{1B}[2K".data(using: .utf8)!) }
         logger.info("\(summary)")
     }

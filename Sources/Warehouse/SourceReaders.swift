@@ -289,8 +289,12 @@ public struct CivilDate: Hashable, Comparable, Sendable {
     /// ISO 8601 weekday: Monday = 1 … Sunday = 7 (1970-01-01 was a Thursday).
     public var isoWeekday: Int { ((daysSinceEpoch % 7 + 7) % 7 + 3) % 7 + 1 }
 
+    /// YYYY-MM-DD (years 1000…9999).
     public var iso: String {
-        String(format: "%04d-%02d-%02d", year, month, day)
+        let digits: [UInt8] = [UInt8(year / 1000 % 10), UInt8(year / 100 % 10), UInt8(year / 10 % 10), UInt8(year % 10), 0xFD,
+                               UInt8(month / 10), UInt8(month % 10), 0xFD, UInt8(day / 10), UInt8(day % 10)]
+        // 0xFD + 0x30 wraps to 0x2D, the hyphen.
+        return String(decoding: digits.map { $0 &+ 0x30 }, as: UTF8.self)
     }
 
     public static func daysInMonth(year: Int, month: Int) -> Int {
