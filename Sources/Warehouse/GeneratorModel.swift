@@ -352,8 +352,8 @@ final class GenPlan: @unchecked Sendable {
         // Netflix's membership grew about 1.6× a year: first-active day t0 has density
         // ∝ e^{g·t}, g = ln 1.6 / 365, sampled by inverting the CDF t0 = ln(1 + u(e^{gD} − 1)) / g.
         // A member stays active for L ~ Exp(mean 2 years) and rates uniformly within
-        // [t0, min(t0 + L, end)]. Together that puts ≈ 50% of ratings in 2005, ≈ 20% in
-        // 2004, ≈ 12% in 2003, tailing off to 2000 — the shape of the real data.
+        // [t0, min(t0 + L, end)]. Together that puts ≈ 55% of ratings in 2005, ≈ 20% in
+        // 2004, ≈ 11% in 2003, tailing off to 2000 — roughly the shape of the real data.
         let growth = log(1.6) / 365
         let growthSpan = exp(growth * Double(lastDay)) - 1
         let mlSpan = Double(GenPlan.movielensLastSecond - GenPlan.movielensFirstSecond)
@@ -457,7 +457,6 @@ final class GenPlan: @unchecked Sendable {
         for f in 0..<rank { dot += majorFactors[a + f] * minorFactors[b + f] }
         return mu + Double(majorBias[j]) + Double(minorBias[k]) + Double(dot)
     }
-
 }
 
 /// One Netflix rating line before formatting: gathered in customer order (cache

@@ -104,24 +104,97 @@ struct SourceScanner {
         movies.sort { $0.id < $1.id }
         var movieIndex = IDIndex()
         for movie in movies { _ = movieIndex.insert(movie.id) }
+        let files = try source.ratingFiles.map { try MappedFile($0) }
 
-        var state = ScanState(format: source.format, movieIndex: movieIndex, maxRejects: maxRejects)
-        var files: [SourceCatalog.FileSummary] = []
-        for url in source.ratingFiles {
-            let file = try MappedFile(url)
-            let summary = try state.scan(file, progress: progress)
-            files.append(summary)
+        let merged: ScanState
+        let summaries: [SourceCatalog.FileSummary]
+        if source.format == .netflix, files.count > 1,
+           let parallel = try scanInParallel(files, movieIndex: movieIndex) {
+            (merged, summaries) = parallel
+        } else {
+            var state = ScanState(format: source.format, movieIndex: movieIndex, maxRejects: maxRejects)
+            summaries = try files.map { try state.scan($0, progress: progress) }
+            merged = state
         }
+
         // Keys follow id order, whatever order the files listed customers in. A
         // customer seen only on rejected lines gets no key (and no dim row).
-        let order = state.customers.ids.indices.filter { state.count[$0] > 0 }
-            .sorted { state.customers.ids[$0] < state.customers.ids[$1] }
-        var customerKey = [Int32](repeating: 0, count: order.count)
+        let count = merged.customer.map(\.count)
+        let ids = merged.customers.ids
+        let order = ids.indices.filter { count[$0] > 0 }.sorted { ids[$0] < ids[$1] }
+        var customerKey = [Int32](repeating: 0, count: ids.count)
         for (rank, index) in order.enumerated() { customerKey[index] = Int32(rank + 1) }
         return SourceCatalog(format: source.format, movies: movies, movieIndex: movieIndex,
-                             customerIndex: state.customers, customerKey: customerKey,
-                             firstDate: state.firstDate, lastDate: state.lastDate, ratingCount: state.count,
-                             minDate: state.minDate, maxDate: state.maxDate, files: files, rejects: state.rejects)
+                             customerIndex: merged.customers, customerKey: customerKey,
+                             firstDate: merged.customer.map(\.first), lastDate: merged.customer.map(\.last), ratingCount: count,
+                             minDate: merged.minDate, maxDate: merged.maxDate, files: summaries, rejects: merged.rejects)
+    }
+
+    /// Scans the Netflix files on all cores, one state per file, then merges.
+    /// A file's checks only concern its own movie blocks, so they are the
+    /// sequential scan's, except for a movie whose block reopens in a later
+    /// file: then this returns nil and the caller scans in order, which
+    /// reports that line exactly as a sequential reader would.
+    private func scanInParallel(_ files: [MappedFile], movieIndex: IDIndex) throws
+        -> (ScanState, [SourceCatalog.FileSummary])? {
+        final class Slot: @unchecked Sendable {
+            var state: ScanState?
+            var summary: SourceCatalog.FileSummary?
+            var error: Error?
+        }
+        let slots = files.map { _ in Slot() }
+        let progress = self.progress
+        let maxRejects = self.maxRejects
+        DispatchQueue.concurrentPerform(iterations: files.count) { i in
+            var state = ScanState(format: .netflix, movieIndex: movieIndex, maxRejects: maxRejects)
+            do { slots[i].summary = try state.scan(files[i], progress: progress) } catch { slots[i].error = error }
+            slots[i].state = state
+        }
+        // Rejects and a stop, in file order, as one sequential scan would meet them.
+        var rejects: [RejectedLine] = []
+        for slot in slots {
+            if let error = slot.error {
+                guard error is InputError, rejects.count + slot.state!.rejects.count >= maxRejects else { throw error }
+            }
+            for reject in slot.state!.rejects {
+                if rejects.count == maxRejects { throw ScanState.stop(reject, maxRejects: maxRejects) }
+                rejects.append(reject)
+            }
+            if let error = slot.error { throw error }
+        }
+        var opened: [Int64: String] = [:]
+        for slot in slots {
+            for (movie, place) in slot.state!.groupOpenedAt {
+                if opened[movie] != nil { return nil }
+                opened[movie] = place
+            }
+        }
+        var merged = ScanState(format: .netflix, movieIndex: movieIndex, maxRejects: maxRejects)
+        merged.rejects = rejects
+        merged.groupOpenedAt = opened
+        for slot in slots {
+            let state = slot.state!
+            merged.minDate = min(merged.minDate, state.minDate)
+            merged.maxDate = max(merged.maxDate, state.maxDate)
+            for (local, id) in state.customers.ids.enumerated() {
+                let part = state.customer[local]
+                let (index, inserted) = merged.customers.insert(id)
+                if inserted {
+                    merged.customer.append(part)
+                    continue
+                }
+                let i = Int(index)
+                if part.count == 0 { continue }
+                if merged.customer[i].count == 0 {
+                    merged.customer[i] = part
+                } else {
+                    merged.customer[i].first = min(merged.customer[i].first, part.first)
+                    merged.customer[i].last = max(merged.customer[i].last, part.last)
+                    merged.customer[i].count += part.count
+                }
+            }
+        }
+        return (merged, slots.map { $0.summary! })
     }
 }
 
@@ -130,10 +203,19 @@ private struct ScanState {
     let movieIndex: IDIndex
     let maxRejects: Int
 
+    /// What the scan keeps per customer, packed so that one rating touches
+    /// one cache line: at Netflix scale these arrays outgrow the caches and
+    /// every rating lands on a random customer.
+    struct CustomerAggregate {
+        var first: Int32
+        var last: Int32
+        var count: Int32
+        /// Netflix: the movie block that last saw this customer (duplicate check).
+        var marker: Int32
+    }
+
     var customers = IDIndex()
-    var firstDate: [Int32] = []
-    var lastDate: [Int32] = []
-    var count: [Int32] = []
+    var customer: [CustomerAggregate] = []
     var minDate: Int32 = .max
     var maxDate: Int32 = .min
     var rejects: [RejectedLine] = []
@@ -142,7 +224,8 @@ private struct ScanState {
     // MovieLens user's run of lines — and within a group each partner may
     // appear once: marker[partner] holds the group that last saw it. A group
     // that opens a second time is refused, which keeps the check exact in O(1)
-    // memory per partner.
+    // memory per partner. (Netflix keeps its marker in `customer`; this one
+    // is MovieLens's, by movie.)
     var marker: [Int32] = []
     var groupOpenedAt: [Int64: String] = [:]
     var currentGroup: Int32 = -1
@@ -155,13 +238,17 @@ private struct ScanState {
     }
 
     mutating func reject(_ file: MappedFile, _ number: Int, _ line: UnsafeRawBufferPointer, _ reason: String) throws {
-        if rejects.count >= maxRejects {
-            let hint = maxRejects == 0
-                ? "fix the line and run the same command again; nothing was written. `--max-rejects N` skips up to N bad lines into etl_rejects instead"
-                : "more than --max-rejects \(maxRejects) bad lines; nothing was written. Fix the file, or raise --max-rejects"
-            throw InputError(file: file.name, line: number, problem: reason, text: printable(line), hint: hint)
-        }
-        rejects.append(RejectedLine(file: file.name, line: number, text: printable(line, limit: 1000), reason: reason))
+        let rejected = RejectedLine(file: file.name, line: number, text: printable(line, limit: 1000), reason: reason)
+        if rejects.count >= maxRejects { throw Self.stop(rejected, maxRejects: maxRejects) }
+        rejects.append(rejected)
+    }
+
+    /// The error for the bad line one past what --max-rejects allows.
+    static func stop(_ line: RejectedLine, maxRejects: Int) -> InputError {
+        let hint = maxRejects == 0
+            ? "fix the line and run the same command again; nothing was written. `--max-rejects N` skips up to N bad lines into etl_rejects instead"
+            : "more than --max-rejects \(maxRejects) bad lines; nothing was written. Fix the file, or raise --max-rejects"
+        return InputError(file: line.file, line: line.line, problem: line.reason, text: String(line.text.prefix(200)), hint: hint)
     }
 
     mutating func scan(_ file: MappedFile, progress: ((Int) -> Void)?) throws -> SourceCatalog.FileSummary {
@@ -225,21 +312,18 @@ private struct ScanState {
         let (customer, inserted) = customers.insert(record.customerID)
         let c = Int(customer)
         if inserted {
-            firstDate.append(record.dateKey)
-            lastDate.append(record.dateKey)
-            count.append(0)
-            if format == .netflix { marker.append(-1) }
+            self.customer.append(CustomerAggregate(first: record.dateKey, last: record.dateKey, count: 0, marker: -1))
         }
         switch format {
         case .netflix:
-            if marker[c] == movie {
+            if self.customer[c].marker == movie {
                 try reject(file, number, line, "customer \(record.customerID) already rated movie \(record.movieID) in this block (duplicate customer–movie pair)")
                 return
             }
-            marker[c] = movie
+            self.customer[c].marker = movie
         case .movielens:
             if customer != currentGroup {
-                if !inserted && count[c] > 0 {
+                if !inserted && self.customer[c].count > 0 {
                     try reject(file, number, line, "userId \(record.customerID)'s lines resume here after other users' (first at \(groupOpenedAt[record.customerID] ?? "?")); ratings.csv must keep each user's lines together, as MovieLens exports do")
                     return
                 }
@@ -253,14 +337,16 @@ private struct ScanState {
             }
             marker[m] = customer
         }
-        if count[c] == 0 {
-            firstDate[c] = record.dateKey
-            lastDate[c] = record.dateKey
-        } else {
-            if record.dateKey < firstDate[c] { firstDate[c] = record.dateKey }
-            if record.dateKey > lastDate[c] { lastDate[c] = record.dateKey }
+        self.customer.withUnsafeMutableBufferPointer { all in
+            if all[c].count == 0 {
+                all[c].first = record.dateKey
+                all[c].last = record.dateKey
+            } else {
+                if record.dateKey < all[c].first { all[c].first = record.dateKey }
+                if record.dateKey > all[c].last { all[c].last = record.dateKey }
+            }
+            all[c].count += 1
         }
-        count[c] += 1
         if record.dateKey < minDate { minDate = record.dateKey }
         if record.dateKey > maxDate { maxDate = record.dateKey }
         ratings += 1

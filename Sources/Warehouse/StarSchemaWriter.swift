@@ -92,7 +92,7 @@ final class StarSchemaWriter {
             ALTER TABLE fact_ratings DROP CONSTRAINT IF EXISTS fact_ratings_pkey,
                 DROP CONSTRAINT IF EXISTS fact_ratings_customer_fk, DROP CONSTRAINT IF EXISTS fact_ratings_movie_fk,
                 DROP CONSTRAINT IF EXISTS fact_ratings_date_fk, DROP CONSTRAINT IF EXISTS fact_ratings_rating_check;
-            DROP INDEX IF EXISTS fact_ratings_movie_idx;
+            DROP INDEX IF EXISTS fact_ratings_customer_idx;
             DROP INDEX IF EXISTS fact_ratings_pkey;
             """)
         let checkpoints = try Warehouse.checkpoints(connection).filter { $0.stage == .factRatings }
@@ -136,25 +136,25 @@ final class StarSchemaWriter {
         }
 
         let needPrimaryIndex = try !exists("SELECT 1 FROM pg_class WHERE relname = 'fact_ratings_pkey'")
-        let needMovieIndex = try !exists("SELECT 1 FROM pg_class WHERE relname = 'fact_ratings_movie_idx'")
-        if needPrimaryIndex || needMovieIndex {
-            try timed("unique index (customer_key, movie_key) and index (movie_key), side by side") {
+        let needCustomerIndex = try !exists("SELECT 1 FROM pg_class WHERE relname = 'fact_ratings_customer_idx'")
+        if needPrimaryIndex || needCustomerIndex {
+            try timed("unique index (movie_key, customer_key) and index (customer_key), side by side") {
                 let second = ErrorBox()
                 let group = DispatchGroup()
-                if needMovieIndex {
+                if needCustomerIndex {
                     let connect = self.connect
                     DispatchQueue.global().async(group: group) {
                         do {
                             let other = try connect()
                             try other.execute(session)
-                            try other.execute("CREATE INDEX fact_ratings_movie_idx ON fact_ratings (movie_key)")
+                            try other.execute("CREATE INDEX fact_ratings_customer_idx ON fact_ratings (customer_key)")
                         } catch { second.error = error }
                     }
                 }
                 var first: Error?
                 if needPrimaryIndex {
                     do {
-                        try connection.execute("CREATE UNIQUE INDEX fact_ratings_pkey ON fact_ratings (customer_key, movie_key)")
+                        try connection.execute("CREATE UNIQUE INDEX fact_ratings_pkey ON fact_ratings (movie_key, customer_key)")
                     } catch let error as WarehouseError where error.sqlState == "23505" {
                         first = WarehouseError(.database, "fact_ratings holds a customer–movie pair twice, so its primary key cannot be built: \(error.detail ?? "")",
                                                hint: "the scan refuses duplicates, so rows were added outside recsys load; `recsys load --fresh` reloads from the files")
@@ -290,9 +290,16 @@ private struct FactFileLoader {
 
     /// The parser side: reads from the checkpoint, skips the lines the scan
     /// rejected, encodes every other rating.
+    ///
+    /// Netflix rows go out one movie block at a time, sorted by customer key,
+    /// and a batch ends only between blocks. The files list movies in id
+    /// order and movie keys follow ids, so the table fills in primary-key
+    /// order (movie_key, customer_key) and building that key later finds its
+    /// input already sorted, which turns the load's most expensive step into a
+    /// pass over the table.
     private func produce(into queue: BoundedQueue<Chunk>, cancelled: ManagedAtomicFlag) throws {
         let catalog = writer.catalog
-        let format = catalog.format
+        let netflix = catalog.format == .netflix
         let rejected = catalog.rejectedLines(of: file.name)
         var nextReject = rejected.firstIndex(where: { $0 > checkpoint.line }) ?? rejected.count
         let batchRows = max(1, writer.options.batchRows)
@@ -306,13 +313,29 @@ private struct FactFileLoader {
         var chunkRows = 0
         var rowsInBatch = 0
         var failure: Error?
+        // The open Netflix block: customer key << 32 | date key << 4 | half stars, so
+        // that sorting the numbers sorts by customer.
+        var block: [UInt64] = []
 
         func emit(offset: Int, line: Int, batchEnd: Bool, fileEnd: Bool) -> Bool {
             let chunk = Chunk(bytes: buffer, rows: chunkRows, endOffset: offset, endLine: line, context: context,
                               batchEnd: batchEnd, fileEnd: fileEnd)
             buffer.removeAll(keepingCapacity: true)
             chunkRows = 0
+            if batchEnd { rowsInBatch = 0 }
             return queue.push(chunk)
+        }
+
+        func flushBlock() {
+            block.sort()
+            for packed in block {
+                Self.encode(customer: Int32(truncatingIfNeeded: packed >> 32), movie: movieKey,
+                            dateKey: Int32(truncatingIfNeeded: (packed >> 4) & 0x0FFF_FFFF), halfStars: UInt8(packed & 0xF),
+                            into: &buffer)
+            }
+            chunkRows += block.count
+            rowsInBatch += block.count
+            block.removeAll(keepingCapacity: true)
         }
 
         var lastOffset = checkpoint.byteOffset
@@ -321,24 +344,38 @@ private struct FactFileLoader {
             if nextReject < rejected.count && rejected[nextReject] == number {
                 nextReject += 1
             } else {
-                let parsed = format == .netflix ? RatingLineParser.netflix(line, movie: context)
+                let parsed = netflix ? RatingLineParser.netflix(line, movie: context)
                     : RatingLineParser.movieLens(line, lineNumber: number)
                 switch parsed {
                 case .blank, .columnNames:
                     break
                 case .movieHeader(let id):
+                    // Between blocks: the only place a Netflix chunk or batch may end.
+                    flushBlock()
+                    context = nil
+                    if rowsInBatch >= batchRows || buffer.count >= chunkBytes {
+                        let batchEnd = rowsInBatch >= batchRows
+                        if !emit(offset: lastOffset, line: lastLine, batchEnd: batchEnd, fileEnd: false) || cancelled.isSet {
+                            return false
+                        }
+                    }
                     context = id
                     movieKey = (catalog.movieIndex.find(id) ?? -2) + 1
                 case .rating(let record):
-                    let key: Int32
-                    if format == .netflix { key = movieKey } else { key = (catalog.movieIndex.find(record.movieID) ?? -2) + 1 }
+                    let key = netflix ? movieKey : (catalog.movieIndex.find(record.movieID) ?? -2) + 1
                     guard key > 0, let customer = catalog.customerIndex.find(record.customerID) else {
                         failure = InputError(file: file.name, line: number, problem: "this line differs from what the scan read (was the file changed during the load?)")
                         return false
                     }
-                    Self.encode(customer: catalog.customerKey[Int(customer)], movie: key, record: record, into: &buffer)
-                    chunkRows += 1
-                    rowsInBatch += 1
+                    let customerKey = catalog.customerKey[Int(customer)]
+                    if netflix {
+                        block.append(UInt64(UInt32(bitPattern: customerKey)) << 32 | UInt64(UInt32(bitPattern: record.dateKey)) << 4
+                                     | UInt64(record.halfStars))
+                    } else {
+                        Self.encode(customer: customerKey, movie: key, dateKey: record.dateKey, halfStars: record.halfStars, into: &buffer)
+                        chunkRows += 1
+                        rowsInBatch += 1
+                    }
                 case .bad(let reason):
                     failure = InputError(file: file.name, line: number, problem: "\(reason) (the file changed after the scan)")
                     return false
@@ -346,23 +383,21 @@ private struct FactFileLoader {
             }
             lastOffset = next
             lastLine = number
-            if rowsInBatch >= batchRows {
-                rowsInBatch = 0
-                return emit(offset: next, line: number, batchEnd: true, fileEnd: false) && !cancelled.isSet
-            }
-            if buffer.count >= chunkBytes {
-                return emit(offset: next, line: number, batchEnd: false, fileEnd: false) && !cancelled.isSet
+            if !netflix && (rowsInBatch >= batchRows || buffer.count >= chunkBytes) {
+                return emit(offset: next, line: number, batchEnd: rowsInBatch >= batchRows, fileEnd: false) && !cancelled.isSet
             }
             return true
         }
         if let failure { throw failure }
         if cancelled.isSet { return }
+        flushBlock()
+        context = nil
         _ = emit(offset: lastOffset, line: lastLine, batchEnd: true, fileEnd: true)
         queue.close()
     }
 
     @inline(__always)
-    static func encode(customer: Int32, movie: Int32, record: RatingRecord, into buffer: inout [UInt8]) {
+    static func encode(customer: Int32, movie: Int32, dateKey: Int32, halfStars: UInt8, into buffer: inout [UInt8]) {
         @inline(__always) func int4(_ v: Int32, _ b: inout [UInt8]) {
             b.append(0); b.append(0); b.append(0); b.append(4)
             let u = UInt32(bitPattern: v)
@@ -371,8 +406,8 @@ private struct FactFileLoader {
         buffer.append(0); buffer.append(4)
         int4(customer, &buffer)
         int4(movie, &buffer)
-        int4(record.dateKey, &buffer)
-        buffer.append(contentsOf: numericBytes[Int(record.halfStars)])
+        int4(dateKey, &buffer)
+        buffer.append(contentsOf: numericBytes[Int(halfStars)])
     }
 }
 
