@@ -36,17 +36,18 @@ url=$("$recsys" db url)
 psql_() { psql "$url" -v ON_ERROR_STOP=1 -qAt "$@"; }
 
 echo "== recsys load (fresh, every stage) =="
-start=$(date +%s.%N)
+now() { python3 -c 'import time; print(time.time())'; }
+start=$(now)
 "$recsys" load --data "$data" --fresh --json > experiments/out/load.json
-wall=$(echo "$(date +%s.%N) - $start" | bc)
+wall=$(python3 -c "print($(now) - $start)")
 
 echo "== plain COPY of the same fact rows =="
 csv=$PWD/experiments/out/fact.csv
 psql_ -c "\\copy fact_ratings TO '$csv' (FORMAT csv)"
 psql_ -c "DROP TABLE IF EXISTS bench_raw_copy; CREATE TABLE bench_raw_copy (LIKE fact_ratings)"
-cstart=$(date +%s.%N)
+cstart=$(now)
 psql_ -c "\\copy bench_raw_copy FROM '$csv' (FORMAT csv)"
-copy_seconds=$(echo "$(date +%s.%N) - $cstart" | bc)
+copy_seconds=$(python3 -c "print($(now) - $cstart)")
 copy_rows=$(psql_ -c "SELECT count(*) FROM bench_raw_copy")
 psql_ -c "DROP TABLE bench_raw_copy"
 rm -f "$csv"

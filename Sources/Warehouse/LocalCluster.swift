@@ -126,8 +126,11 @@ public struct LocalCluster: Sendable {
         work_mem = '64MB'
         maintenance_work_mem = '1GB'
         max_parallel_maintenance_workers = 2
-        max_wal_size = '8GB'
-        checkpoint_timeout = '30min'
+        # A Netflix-scale load writes ~8 GB of WAL; a checkpoint in the middle
+        # of it stalls the COPY on file extension. The load checkpoints itself
+        # when it is done.
+        max_wal_size = '24GB'
+        checkpoint_timeout = '1h'
         wal_level = minimal
         max_wal_senders = 0
         synchronous_commit = off
