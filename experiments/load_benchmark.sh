@@ -58,7 +58,7 @@ copy_rows, copy_seconds, wall = int(sys.argv[1]), float(sys.argv[2]), float(sys.
 report = json.load(open("experiments/out/load.json"))
 stages = {s["stage"]: s for s in report["stages"]}
 fact = stages["fact_ratings"]
-fact_rate = fact["rows"] / fact["seconds"]
+fact_rate = fact["rows_this_run"] / fact["seconds"]
 copy_rate = copy_rows / copy_seconds
 print(f"rows: {fact['rows']:,}")
 print(f"scan: {report['scan_seconds']:.1f} s")

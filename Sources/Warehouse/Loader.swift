@@ -26,7 +26,10 @@ public struct LoadOptions: Sendable {
 public struct LoadReport: Codable, Sendable {
     public struct Stage: Codable, Sendable {
         public var stage: String
+        /// Rows the stage's table holds for this load.
         public var rows: Int
+        /// Rows this run wrote (less than `rows` when it resumed the stage).
+        public var rowsThisRun: Int
         public var seconds: Double
         /// True when an earlier run had finished this stage.
         public var skipped: Bool
@@ -124,13 +127,15 @@ public final class Loader {
         for stage in LoadStage.allCases {
             if doneStages.contains(stage) {
                 let rows = try Warehouse.checkpoints(connection).filter { $0.stage == stage }
-                stages.append(.init(stage: stage.rawValue, rows: rows.reduce(0) { $0 + $1.rows },
+                stages.append(.init(stage: stage.rawValue, rows: rows.reduce(0) { $0 + $1.rows }, rowsThisRun: 0,
                                     seconds: rows.reduce(0) { $0 + $1.seconds }, skipped: true))
                 continue
             }
             let started = Date()
-            let rows = try writer.run(stage)
-            stages.append(.init(stage: stage.rawValue, rows: rows, seconds: Date().timeIntervalSince(started), skipped: false))
+            let written = try writer.run(stage)
+            let rows = try Warehouse.checkpoints(connection).filter { $0.stage == stage }.reduce(0) { $0 + $1.rows }
+            stages.append(.init(stage: stage.rawValue, rows: rows, rowsThisRun: written,
+                                seconds: Date().timeIntervalSince(started), skipped: false))
         }
         try connection.execute("UPDATE etl_run SET finished_at = now()")
         return LoadReport(format: source.format.rawValue, dataVersion: dataVersion, scanSeconds: scanSeconds, stages: stages,

@@ -16,21 +16,25 @@ public final class ProgressReporter: @unchecked Sendable {
     private let logInterval: TimeInterval
 
     /// `interactive` nil means: a bar when stderr is a terminal.
+    /// What `total` counts, for the progress line ("rows", "steps").
+    private var unit = "rows"
+
     public init(logger: Logger, interactive: Bool? = nil, logInterval: TimeInterval = 5) {
         self.logger = logger
         self.interactive = interactive ?? (isatty(2) == 1)
         self.logInterval = logInterval
     }
 
-    public func begin(_ label: String, total: Int, alreadyDone: Int = 0) {
+    public func begin(_ label: String, total: Int, alreadyDone: Int = 0, unit: String = "rows") {
         lock.lock(); defer { lock.unlock() }
         self.label = label
+        self.unit = unit
         self.total = total
         self.done = alreadyDone
         started = Date()
         lastDraw = .distantPast
         if !interactive {
-            logger.info("\(label): started (\(Self.count(total)) rows\(alreadyDone > 0 ? ", \(Self.count(alreadyDone)) already loaded" : ""))")
+            logger.info("\(label): started (\(Self.count(total)) \(unit)\(alreadyDone > 0 ? ", \(Self.count(alreadyDone)) already loaded" : ""))")
         }
     }
 
@@ -75,7 +79,7 @@ public final class ProgressReporter: @unchecked Sendable {
         let width = 24
         let filled = Int(fraction * Double(width))
         let bar = interactive ? String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled) + " " : ""
-        return "\(label) \(bar)\(String(format: "%5.1f", fraction * 100))%  \(Self.count(done))/\(Self.count(total)) rows  \(Self.count(Int(rate)))/s  ETA \(Self.duration(eta))"
+        return "\(label) \(bar)\(String(format: "%5.1f", fraction * 100))%  \(Self.count(done))/\(Self.count(total)) \(unit)  \(Self.count(Int(rate)))/s  ETA \(Self.duration(eta))"
     }
 
     static func count(_ n: Int) -> String {

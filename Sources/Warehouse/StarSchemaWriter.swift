@@ -25,7 +25,7 @@ final class StarSchemaWriter {
         self.options = options
     }
 
-    /// Runs one stage; returns the rows it wrote.
+    /// Runs one stage; returns the rows this run wrote.
     func run(_ stage: LoadStage) throws -> Int {
         switch stage {
         case .dimDate: return try writeDimension(stage, total: catalog.dateCount, body: writeDates)
@@ -107,9 +107,8 @@ final class StarSchemaWriter {
             if checkpoint.done { continue }
             written += try FactFileLoader(writer: self, file: try MappedFile(url), checkpoint: checkpoint).run()
         }
-        let total = try Warehouse.checkpoints(connection).filter { $0.stage == .factRatings }.reduce(0) { $0 + $1.rows }
         progress.finish(rows: written, seconds: Date().timeIntervalSince(started))
-        return total
+        return written
     }
 
     // MARK: - post-processing
@@ -124,7 +123,7 @@ final class StarSchemaWriter {
     /// the others.
     private func postProcess() throws -> Int {
         let started = Date()
-        progress.begin(LoadStage.postProcessing.rawValue, total: 8)
+        progress.begin(LoadStage.postProcessing.rawValue, total: 8, unit: "steps")
         let session = "SET maintenance_work_mem = '2GB'; SET max_parallel_maintenance_workers = 0; SET work_mem = '256MB'"
         try connection.execute(session)
         func exists(_ sql: String) throws -> Bool { try connection.execute(sql).count > 0 }

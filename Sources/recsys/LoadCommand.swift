@@ -80,9 +80,11 @@ struct LoadCommand: ParsableCommand {
         var table = [["stage", "rows", "seconds", "rows/s", ""]]
         table.append(["scan", "", String(format: "%.1f", report.scanSeconds), "", ""])
         for stage in report.stages {
-            let rate = stage.seconds > 0 && stage.rows > 0 ? ProgressReporterFormat.count(Int(Double(stage.rows) / stage.seconds)) : ""
+            let rate = stage.seconds > 0 && stage.rowsThisRun > 0 ? ProgressReporterFormat.count(Int(Double(stage.rowsThisRun) / stage.seconds)) : ""
+            let note = stage.skipped ? "(done earlier)"
+                : stage.rowsThisRun < stage.rows ? "(resumed: \(ProgressReporterFormat.count(stage.rowsThisRun)) rows this run)" : ""
             table.append([stage.stage, ProgressReporterFormat.count(stage.rows), String(format: "%.1f", stage.seconds),
-                          stage.skipped ? "" : rate, stage.skipped ? "(done earlier)" : ""])
+                          stage.skipped ? "" : rate, note])
         }
         table.append(["total", "", String(format: "%.1f", report.totalSeconds), "", ""])
         var text = "loaded \(report.format) data (data version \(report.dataVersion))\n" + TextTable.render(table)
@@ -122,7 +124,9 @@ enum TextTable {
                 return r > 0 && isNumber(cell) ? pad + cell : cell + pad
             }
             lines.append(cells.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
-            if r == 0 { lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+            if r == 0 {
+                lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+            }
         }
         return lines.joined(separator: "\n")
     }
