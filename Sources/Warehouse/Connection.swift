@@ -162,6 +162,40 @@ public final class Connection {
         return rows
     }
 
+    /// Runs `COPY … TO STDOUT` and hands each data message to `body` (in
+    /// binary format: the file header with the first tuple, then one tuple each).
+    public func copyOut(_ sql: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let start = PQexec(conn, sql)
+        if PQresultStatus(start) != PGRES_COPY_OUT {
+            defer { PQclear(start) }
+            _ = try check(start, sql: sql)
+            throw WarehouseError(.database, "the server did not enter COPY OUT mode", statement: Self.shorten(sql))
+        }
+        PQclear(start)
+        var failure: Error?
+        while true {
+            var buffer: UnsafeMutablePointer<CChar>? = nil
+            let length = PQgetCopyData(conn, &buffer, 0)
+            if length == -1 { break }
+            if length == -2 {
+                failure = failure ?? WarehouseError(.database, "COPY OUT failed: \(lastError)", statement: Self.shorten(sql))
+                break
+            }
+            if let buffer {
+                // After a failure keep draining, so the connection stays usable.
+                if failure == nil {
+                    do { try body(UnsafeRawBufferPointer(start: buffer, count: Int(length))) } catch { failure = error }
+                }
+                PQfreemem(buffer)
+            }
+        }
+        while let result = PQgetResult(conn) {
+            do { _ = try check(result, sql: sql) } catch { failure = failure ?? error }
+            PQclear(result)
+        }
+        if let failure { throw failure }
+    }
+
     private func drainResults() {
         while let result = PQgetResult(conn) { PQclear(result) }
     }

@@ -1,0 +1,154 @@
+import Features
+import Foundation
+
+/// Exports the warehouse's ratings into a `RatingMatrix` once per data
+/// version and caches it under `.recsys/cache`, so that training never reads
+/// row by row from SQL. A new load gives a new data version, which makes a new
+/// cache file; older ones are deleted.
+public enum RatingExport {
+    /// The matrix of the warehouse's complete load, from the cache when it holds this data version.
+    public static func matrix(_ connection: Connection, home: RecsysHome) throws -> (matrix: RatingMatrix, dataVersion: String, cached: Bool) {
+        try Database.migrate(connection)
+        guard let row = try connection.execute("SELECT data_version, finished_at IS NOT NULL FROM etl_run").rows.first,
+              let version = row[0] else {
+            throw WarehouseError(.usage, "the warehouse holds no load yet", hint: "run `recsys load --data DIR` first")
+        }
+        guard row[1] == "t" else {
+            throw WarehouseError(.usage, "the warehouse's load is not complete", hint: "run the same `recsys load` command again to finish it")
+        }
+        let file = home.cache.appendingPathComponent("ratings-\(version).bin")
+        if let matrix = try? MatrixFile.read(file, dataVersion: version) { return (matrix, version, true) }
+        let matrix = try export(connection)
+        try FileManager.default.createDirectory(at: home.cache, withIntermediateDirectories: true)
+        for old in (try? FileManager.default.contentsOfDirectory(atPath: home.cache.path)) ?? []
+        where old.hasPrefix("ratings-") && old != file.lastPathComponent {
+            try? FileManager.default.removeItem(at: home.cache.appendingPathComponent(old))
+        }
+        try MatrixFile.write(matrix, dataVersion: version, to: file)
+        return (matrix, version, false)
+    }
+
+    /// Reads fact_ratings with one binary COPY. Keys are dense 1…n, so index = key − 1.
+    static func export(_ connection: Connection) throws -> RatingMatrix {
+        func ids(_ sql: String) throws -> [Int64] {
+            try connection.execute(sql).rows.enumerated().map { i, row in
+                guard Int(row[0] ?? "") == i + 1, let id = Int64(row[1] ?? "") else {
+                    throw WarehouseError(.database, "surrogate keys are not dense 1…n (\(sql))",
+                                         hint: "the warehouse was changed outside recsys load; `recsys load --fresh` rebuilds it")
+                }
+                return id
+            }
+        }
+        let customerIDs = try ids("SELECT customer_key, customer_id FROM dim_customer ORDER BY customer_key")
+        let movieIDs = try ids("SELECT movie_key, movie_id FROM dim_movie ORDER BY movie_key")
+        let expected = try connection.execute("SELECT count(*) FROM fact_ratings").scalar().flatMap { Int($0) } ?? 0
+        var entries: [RatingMatrix.Entry] = []
+        entries.reserveCapacity(expected)
+        var headerSeen = false
+        try connection.copyOut("COPY (SELECT customer_key, movie_key, date_key, rating::float4 FROM fact_ratings) TO STDOUT (FORMAT binary)") { message in
+            var p = 0
+            if !headerSeen {
+                p = 19   // signature (11), flags (4), header extension length (4, zero)
+                headerSeen = true
+            }
+            func int32(_ at: Int) -> Int32 {
+                Int32(bitPattern: UInt32(message[at]) << 24 | UInt32(message[at + 1]) << 16 | UInt32(message[at + 2]) << 8 | UInt32(message[at + 3]))
+            }
+            guard message.count - p >= 2 else { return }
+            let fields = Int16(bitPattern: UInt16(message[p]) << 8 | UInt16(message[p + 1]))
+            if fields == -1 { return }   // trailer
+            guard fields == 4, message.count - p >= 2 + 4 * 8 else {
+                throw WarehouseError(.database, "unexpected tuple in the ratings export (\(fields) fields)")
+            }
+            // Each field: length (4) then 4 bytes; rating is float4.
+            let customer = int32(p + 6), movie = int32(p + 14), dateKey = int32(p + 22)
+            let rating = Float(bitPattern: UInt32(bitPattern: int32(p + 30)))
+            guard customer >= 1, customer <= customerIDs.count, movie >= 1, movie <= movieIDs.count else {
+                throw WarehouseError(.database, "fact_ratings references key \(customer)/\(movie) outside the dimensions")
+            }
+            entries.append(.init(customer: customer - 1, movie: movie - 1, rating: rating,
+                                 day: Int32(CivilDate(key: dateKey).daysSinceEpoch)))
+        }
+        return RatingMatrix(customerIDs: customerIDs, movieIDs: movieIDs, entries: entries)
+    }
+}
+
+/// The cache file: magic, data version, the matrix's arrays as they are in
+/// memory (little-endian), and a checksum of all of it. A truncated, foreign
+/// or stale file is not used.
+enum MatrixFile {
+    static let magic = Array("RSMATRX1".utf8)
+
+    static func write(_ m: RatingMatrix, dataVersion: String, to url: URL) throws {
+        var data = Data(magic)
+        func put<T>(_ array: [T]) {
+            var count = UInt64(array.count)
+            withUnsafeBytes(of: &count) { data.append(contentsOf: $0) }
+            array.withUnsafeBytes { data.append(contentsOf: $0) }
+        }
+        put(Array(dataVersion.utf8))
+        put(m.customerIDs); put(m.movieIDs)
+        put(m.customerStart.map(Int64.init)); put(m.customerMovie); put(m.customerRating); put(m.customerDay)
+        put(m.movieStart.map(Int64.init)); put(m.movieCustomer); put(m.movieRating)
+        var sum = checksum(data)
+        withUnsafeBytes(of: &sum) { data.append(contentsOf: $0) }
+        let temporary = url.appendingPathExtension("partial")
+        try data.write(to: temporary)
+        // rename(2) replaces atomically: a reader sees the old file or the whole new one.
+        guard rename(temporary.path, url.path) == 0 else {
+            throw WarehouseError(.usage, "cannot write the ratings cache \(url.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func read(_ url: URL, dataVersion: String) throws -> RatingMatrix {
+        let data = try Data(contentsOf: url, options: .alwaysMapped)
+        struct Corrupt: Error {}
+        guard data.count >= magic.count + 8, Array(data.prefix(magic.count)) == magic else { throw Corrupt() }
+        let body = data.prefix(data.count - 8)
+        let stored = data.suffix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        guard checksum(body) == stored else { throw Corrupt() }
+        var offset = magic.count
+        func take<T>(_: T.Type) throws -> [T] {
+            guard offset + 8 <= body.count else { throw Corrupt() }
+            let count = Int(body.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self) })
+            offset += 8
+            let bytes = count * MemoryLayout<T>.stride
+            guard count >= 0, offset + bytes <= body.count else { throw Corrupt() }
+            let array = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                body.withUnsafeBytes { raw in
+                    _ = memcpy(buffer.baseAddress!, raw.baseAddress! + offset, bytes)
+                }
+                initialized = count
+            }
+            offset += bytes
+            return array
+        }
+        guard String(decoding: try take(UInt8.self), as: UTF8.self) == dataVersion else { throw Corrupt() }
+        let customerIDs = try take(Int64.self), movieIDs = try take(Int64.self)
+        let customerStart = try take(Int64.self).map(Int.init), customerMovie = try take(Int32.self)
+        let customerRating = try take(Float.self), customerDay = try take(Int32.self)
+        let movieStart = try take(Int64.self).map(Int.init), movieCustomer = try take(Int32.self), movieRating = try take(Float.self)
+        guard offset == body.count,
+              let matrix = RatingMatrix(customerIDs: customerIDs, movieIDs: movieIDs, customerStart: customerStart,
+                                        customerMovie: customerMovie, customerRating: customerRating, customerDay: customerDay,
+                                        movieStart: movieStart, movieCustomer: movieCustomer, movieRating: movieRating)
+        else { throw Corrupt() }
+        return matrix
+    }
+
+    /// A fast 64-bit checksum over 8-byte words (and the tail bytes).
+    static func checksum<D: DataProtocol>(_ data: D) -> UInt64 {
+        var hash: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for region in data.regions {
+            region.withUnsafeBytes { raw in
+                let words = raw.count / 8
+                for i in 0..<words {
+                    hash = (hash ^ raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) &* 0x100_0000_01b3
+                    hash ^= hash >> 29
+                }
+                for i in (words * 8)..<raw.count { hash = (hash ^ UInt64(raw[i])) &* 0x100_0000_01b3 }
+            }
+        }
+        return hash
+    }
+}

@@ -1,0 +1,35 @@
+import XCTest
+@testable import Features
+
+final class RatingMatrixTests: XCTestCase {
+    /// 3 customers × 3 movies, given out of order:
+    ///   c0: m2 = 4, m0 = 5      c1: m1 = 2      c2: m0 = 1, m1 = 3, m2 = 0.5
+    func testBothLayoutsFromUnorderedEntries() {
+        let entries: [RatingMatrix.Entry] = [
+            .init(customer: 2, movie: 1, rating: 3, day: 12),
+            .init(customer: 0, movie: 2, rating: 4, day: 10),
+            .init(customer: 1, movie: 1, rating: 2, day: 11),
+            .init(customer: 2, movie: 0, rating: 1, day: 13),
+            .init(customer: 0, movie: 0, rating: 5, day: 14),
+            .init(customer: 2, movie: 2, rating: 0.5, day: 15),
+        ]
+        let m = RatingMatrix(customerIDs: [100, 200, 300], movieIDs: [7, 8, 9], entries: entries)
+        XCTAssertEqual(m.count, 6)
+        XCTAssertEqual(m.customerStart, [0, 2, 3, 6])
+        XCTAssertEqual(m.customerMovie, [0, 2, 1, 0, 1, 2])          // ascending within each customer
+        XCTAssertEqual(m.customerRating, [5, 4, 2, 1, 3, 0.5])
+        XCTAssertEqual(m.customerDay, [14, 10, 11, 13, 12, 15])
+        XCTAssertEqual(m.movieStart, [0, 2, 4, 6])
+        XCTAssertEqual(m.movieCustomer, [0, 2, 1, 2, 0, 2])          // ascending within each movie
+        XCTAssertEqual(m.movieRating, [5, 1, 2, 3, 4, 0.5])
+        XCTAssertEqual(Array(m.ratings(ofCustomer: 2).movies), [0, 1, 2])
+        XCTAssertEqual(Array(m.ratings(ofMovie: 1).ratings), [2, 3])
+    }
+
+    func testRestoringChecksShapes() {
+        XCTAssertNil(RatingMatrix(customerIDs: [1], movieIDs: [1], customerStart: [0, 2], customerMovie: [0],
+                                  customerRating: [1], customerDay: [0], movieStart: [0, 1], movieCustomer: [0], movieRating: [1]))
+        XCTAssertNotNil(RatingMatrix(customerIDs: [1], movieIDs: [1], customerStart: [0, 1], customerMovie: [0],
+                                     customerRating: [1], customerDay: [0], movieStart: [0, 1], movieCustomer: [0], movieRating: [1]))
+    }
+}

@@ -1,0 +1,79 @@
+import Features
+import Logging
+import TestSupport
+import XCTest
+@testable import Warehouse
+
+/// The ratings export against a real load: the matrix equals the source files,
+/// the cache serves the same data version and is rebuilt when it cannot be trusted.
+final class RatingExportTests: XCTestCase {
+    var conninfo = ""
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        conninfo = try TestServer.makeDatabase("export")
+        folder = CLI.temporaryFolder("export")
+    }
+
+    override func tearDown() {
+        TestServer.dropDatabase(conninfo)
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    func testMatrixMatchesTheSourceAndIsCachedPerDataVersion() throws {
+        var config = GeneratorConfiguration()
+        config.ratings = 20_000
+        config.customers = 700
+        config.movies = 90
+        config.seed = 11
+        let data = folder.appendingPathComponent("data")
+        _ = try DatasetGenerator.generate(config, to: data)
+        let home = RecsysHome(url: folder)
+        let database = Database(target: .configured(conninfo: conninfo, source: "test"), home: home)
+        let logger = Logger(label: "test")
+        let db = try TestServer.connect(conninfo)
+        XCTAssertThrowsError(try RatingExport.matrix(db, home: home))   // nothing loaded yet
+        _ = try Loader(database: database, options: LoadOptions(dataDirectory: data), logger: logger,
+                       progress: ProgressReporter(logger: logger, interactive: false)).run()
+
+        let truth = try SourceTruth.netflix(data)
+        let first = try RatingExport.matrix(db, home: home)
+        XCTAssertFalse(first.cached)
+        let m = first.matrix
+        XCTAssertEqual(m.count, truth.ratings)
+        XCTAssertEqual(Int(m.customerRating.reduce(0) { $0 + Double($1) } * 2), truth.halfStarSum)
+        var perMovie: [Int: Int] = [:]
+        for i in 0..<m.movieCount { perMovie[Int(m.movieIDs[i])] = m.movieStart[i + 1] - m.movieStart[i] }
+        XCTAssertEqual(perMovie.filter { $0.value > 0 }, truth.perMovie)
+        for c in 0..<m.customerCount {
+            let row = m.customerStart[c]..<m.customerStart[c + 1]
+            XCTAssertEqual(row.count, truth.customers[Int(m.customerIDs[c])]?.count)
+        }
+        // Days since the epoch: the earliest day is the source's earliest date.
+        let earliest = CivilDate(daysSinceEpoch: Int(m.customerDay.min()!)).iso
+        XCTAssertEqual(earliest, truth.minDate)
+
+        let second = try RatingExport.matrix(db, home: home)
+        XCTAssertTrue(second.cached)
+        XCTAssertEqual(second.matrix, m)
+        XCTAssertEqual(second.dataVersion, first.dataVersion)
+
+        // A damaged cache file is not trusted: the matrix is exported again.
+        let file = home.cache.appendingPathComponent("ratings-\(first.dataVersion).bin")
+        let bytes = try Data(contentsOf: file)
+        try bytes.prefix(bytes.count / 2).write(to: file)
+        let third = try RatingExport.matrix(db, home: home)
+        XCTAssertFalse(third.cached)
+        XCTAssertEqual(third.matrix, m)
+
+        // A new load is a new data version, with its own cache file; the old one goes.
+        var fresh = LoadOptions(dataDirectory: data)
+        fresh.fresh = true
+        Thread.sleep(forTimeInterval: 1.1)   // data versions carry the second they were made
+        _ = try Loader(database: database, options: fresh, logger: logger, progress: ProgressReporter(logger: logger, interactive: false)).run()
+        let fourth = try RatingExport.matrix(db, home: home)
+        XCTAssertNotEqual(fourth.dataVersion, first.dataVersion)
+        XCTAssertFalse(fourth.cached)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: home.cache.path), ["ratings-\(fourth.dataVersion).bin"])
+    }
+}
