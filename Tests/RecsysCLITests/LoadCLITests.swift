@@ -5,22 +5,13 @@ import XCTest
 
 /// `recsys load` run as a user runs it: the built binary against a real
 /// PostgreSQL, checking exit codes, messages and what the warehouse holds.
-final class LoadCLITests: XCTestCase {
-    var conninfo = ""
-    var home: URL!
-
-    override func setUpWithError() throws {
-        conninfo = try TestServer.makeDatabase("cli")
-        home = CLI.temporaryFolder("home")
-    }
-
-    override func tearDown() {
-        TestServer.dropDatabase(conninfo)
-        try? FileManager.default.removeItem(at: home)
-    }
+final class LoadCLITests: DatabaseTestCase {
+    override var databasePrefix: String { "cli" }
+    /// The CLI's RECSYS_HOME and working folder.
+    var homeFolder: URL { folder }
 
     func recsys(_ arguments: [String]) throws -> CLI.Result {
-        try CLI.run(arguments + ["--database", conninfo], home: home)
+        try CLI.run(arguments + ["--database", conninfo], home: homeFolder)
     }
 
     var db: Connection { get throws { try TestServer.connect(conninfo) } }
@@ -28,7 +19,7 @@ final class LoadCLITests: XCTestCase {
     /// A small hand-written Netflix folder: movies 1–3 in the titles file and
     /// the given combined_data_1.txt text.
     func netflixFolder(_ ratings: String, name: String = "tiny") throws -> URL {
-        let folder = home.appendingPathComponent(name)
+        let folder = homeFolder.appendingPathComponent(name)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try "1,2001,First\n2,NULL,Second, The\n3,1999,Third\n".write(to: folder.appendingPathComponent("movie_titles.csv"), atomically: true, encoding: .isoLatin1)
         try ratings.write(to: folder.appendingPathComponent("combined_data_1.txt"), atomically: true, encoding: .utf8)
@@ -38,9 +29,9 @@ final class LoadCLITests: XCTestCase {
     static let goodRatings = "1:\n10,3,2005-01-01\n11,4,2005-01-02\n2:\n10,5,2005-02-01\n12,1,2004-12-31\n"
 
     func generated(ratings: Int, seed: UInt64 = 3) throws -> URL {
-        let folder = home.appendingPathComponent("gen-\(seed)-\(ratings)")
+        let folder = homeFolder.appendingPathComponent("gen-\(seed)-\(ratings)")
         let result = try CLI.run(["generate", "--out", folder.path, "--ratings", "\(ratings)", "--customers", "2000",
-                                  "--movies", "60", "--seed", "\(seed)"], home: home)
+                                  "--movies", "60", "--seed", "\(seed)"], home: homeFolder)
         XCTAssertEqual(result.status, 0, result.stderr)
         return folder
     }
@@ -73,14 +64,14 @@ final class LoadCLITests: XCTestCase {
             XCTAssertEqual(try db.int("SELECT count(*) FROM fact_ratings"), before, testCase.name)
             XCTAssertEqual(try db.execute("SELECT source_dir FROM etl_run").scalar(), good.path, testCase.name)
         }
-        let missing = try recsys(["load", "--data", home.appendingPathComponent("nowhere").path])
+        let missing = try recsys(["load", "--data", homeFolder.appendingPathComponent("nowhere").path])
         XCTAssertEqual(missing.status, 2)
         XCTAssertTrue(missing.stderr.contains("nowhere: no such folder"), missing.stderr)
         XCTAssertEqual(try db.int("SELECT count(*) FROM fact_ratings"), before)
     }
 
     func testMovieLensBadHalfStarNamesTheLine() throws {
-        let folder = home.appendingPathComponent("ml")
+        let folder = homeFolder.appendingPathComponent("ml")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try "movieId,title,genres\n1,\"Story, The (1995)\",Comedy\n".write(to: folder.appendingPathComponent("movies.csv"), atomically: true, encoding: .utf8)
         try "userId,movieId,rating,timestamp\n1,1,4.5,1000000000\n2,1,4.3,1000000000\n".write(to: folder.appendingPathComponent("ratings.csv"), atomically: true, encoding: .utf8)
@@ -161,7 +152,7 @@ final class LoadCLITests: XCTestCase {
         let truth = try SourceTruth.netflix(folder)
         let log = FileHandle(forWritingAtPath: "/dev/null")
         let slow = try CLI.start(["load", "--data", folder.path, "--database", conninfo, "--batch-rows", "1000", "--batch-pause-ms", "200"],
-                                 home: home, stdout: log, stderr: log)
+                                 home: homeFolder, stdout: log, stderr: log)
         // Wait until some fact batches are committed, but not all.
         let deadline = Date().addingTimeInterval(120)
         var committed = 0
@@ -207,38 +198,38 @@ final class LoadCLITests: XCTestCase {
     // MARK: - the rest of the CLI
 
     func testHelpListsEveryCommandAndUsageErrorsExitTwo() throws {
-        let help = try CLI.run(["--help"], home: home)
+        let help = try CLI.run(["--help"], home: homeFolder)
         XCTAssertEqual(help.status, 0)
         for command in ["db", "generate", "load"] { XCTAssertTrue(help.stdout.contains(command), help.stdout) }
-        let loadHelp = try CLI.run(["help", "load"], home: home)
+        let loadHelp = try CLI.run(["help", "load"], home: homeFolder)
         XCTAssertEqual(loadHelp.status, 0)
         for option in ["--data", "--format", "--fresh", "--max-rejects", "--status", "--json", "--database"] {
             XCTAssertTrue(loadHelp.stdout.contains(option), option)
         }
-        XCTAssertEqual(try CLI.run(["load", "--max-rejects", "-3"], home: home).status, 2)
-        XCTAssertEqual(try CLI.run(["frobnicate"], home: home).status, 2)
-        XCTAssertEqual(try CLI.run(["load", "--format", "csv"], home: home).status, 2)
+        XCTAssertEqual(try CLI.run(["load", "--max-rejects", "-3"], home: homeFolder).status, 2)
+        XCTAssertEqual(try CLI.run(["frobnicate"], home: homeFolder).status, 2)
+        XCTAssertEqual(try CLI.run(["load", "--format", "csv"], home: homeFolder).status, 2)
     }
 
     func testManagedClusterStartsOnDemandAndStops() throws {
         let folder = try netflixFolder(Self.goodRatings)
         // No --database: the managed cluster under RECSYS_HOME is created and started by `load`.
-        let load = try CLI.run(["load", "--data", folder.path], home: home)
+        let load = try CLI.run(["load", "--data", folder.path], home: homeFolder)
         XCTAssertEqual(load.status, 0, load.stderr)
-        let status = try CLI.run(["db", "status", "--json"], home: home)
+        let status = try CLI.run(["db", "status", "--json"], home: homeFolder)
         let json = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(json["running"] as? Bool, true)
         XCTAssertEqual(json["managed"] as? Bool, true)
-        let url = try CLI.run(["db", "url"], home: home).stdout
+        let url = try CLI.run(["db", "url"], home: homeFolder).stdout
         XCTAssertTrue(url.hasPrefix("postgresql://recsys@/recsys?host="), url)
-        XCTAssertEqual(try CLI.run(["db", "stop"], home: home).status, 0)
-        let stopped = try CLI.run(["db", "status", "--json"], home: home)
+        XCTAssertEqual(try CLI.run(["db", "stop"], home: homeFolder).status, 0)
+        let stopped = try CLI.run(["db", "status", "--json"], home: homeFolder)
         XCTAssertEqual((try JSONSerialization.jsonObject(with: Data(stopped.stdout.utf8)) as! [String: Any])["running"] as? Bool, false)
         // The data survives a restart.
-        let again = try CLI.run(["load", "--data", folder.path], home: home)
+        let again = try CLI.run(["load", "--data", folder.path], home: homeFolder)
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertTrue(again.stdout.contains("already loaded"), again.stdout)
-        _ = try CLI.run(["db", "stop"], home: home)
+        _ = try CLI.run(["db", "stop"], home: homeFolder)
     }
 }
 

@@ -5,35 +5,11 @@ import XCTest
 
 /// Loads generated datasets into a real PostgreSQL and checks every table
 /// against an independent reading of the files (TestSupport.SourceTruth).
-final class LoadRoundTripTests: XCTestCase {
-    var conninfo = ""
-    var folder: URL!
-
-    override func setUpWithError() throws {
-        conninfo = try TestServer.makeDatabase("roundtrip")
-        folder = CLI.temporaryFolder("data")
-    }
-
-    override func tearDown() {
-        TestServer.dropDatabase(conninfo)
-        try? FileManager.default.removeItem(at: folder)
-    }
-
-    func load(_ options: LoadOptions) throws -> LoadReport {
-        let database = Database(target: .configured(conninfo: conninfo, source: "test"), home: RecsysHome(url: folder))
-        let logger = Logger(label: "test")
-        return try Loader(database: database, options: options, logger: logger,
-                          progress: ProgressReporter(logger: logger, interactive: false)).run()
-    }
+final class LoadRoundTripTests: DatabaseTestCase {
+    override var databasePrefix: String { "roundtrip" }
 
     func generate(_ format: GeneratedFormat, ratings: Int = 30_000, customers: Int = 900, movies: Int = 120) throws {
-        var config = GeneratorConfiguration()
-        config.format = format
-        config.ratings = ratings
-        config.customers = customers
-        config.movies = movies
-        config.seed = 7
-        _ = try DatasetGenerator.generate(config, to: folder)
+        try generate(format, into: folder, ratings: ratings, customers: customers, movies: movies, seed: 7)
     }
 
     func check(_ truth: SourceTruth, _ db: Connection) throws {
@@ -90,7 +66,7 @@ final class LoadRoundTripTests: XCTestCase {
 
     func testMovieLensRoundTripKeepsHalfStars() throws {
         try generate(.movielens, ratings: 20_000, customers: 400, movies: 300)
-        _ = try load(LoadOptions(dataDirectory: folder))
+        try load(LoadOptions(dataDirectory: folder))
         let db = try TestServer.connect(conninfo)
         try check(try SourceTruth.movieLens(folder), db)
         XCTAssertGreaterThan(try db.int("SELECT count(*) FROM fact_ratings WHERE rating IN (0.5, 1.5, 2.5, 3.5, 4.5)"), 0)
@@ -102,7 +78,7 @@ final class LoadRoundTripTests: XCTestCase {
         try generate(.netflix, ratings: 5_000, customers: 300, movies: 40)
         var options = LoadOptions(dataDirectory: folder)
         options.batchRows = 333
-        _ = try load(options)
+        try load(options)
         let db = try TestServer.connect(conninfo)
         try check(try SourceTruth.netflix(folder), db)
         let checkpoints = try db.execute("SELECT sum(rows), bool_and(done) FROM etl_checkpoint WHERE stage = 'fact_ratings'").rows.first!

@@ -1,40 +1,19 @@
 import Features
-import Logging
 import TestSupport
 import XCTest
 @testable import Warehouse
 
 /// The ratings export against a real load: the matrix equals the source files,
 /// the cache serves the same data version and is rebuilt when it cannot be trusted.
-final class RatingExportTests: XCTestCase {
-    var conninfo = ""
-    var folder: URL!
-
-    override func setUpWithError() throws {
-        conninfo = try TestServer.makeDatabase("export")
-        folder = CLI.temporaryFolder("export")
-    }
-
-    override func tearDown() {
-        TestServer.dropDatabase(conninfo)
-        try? FileManager.default.removeItem(at: folder)
-    }
+final class RatingExportTests: DatabaseTestCase {
+    override var databasePrefix: String { "export" }
 
     func testMatrixMatchesTheSourceAndIsCachedPerDataVersion() throws {
-        var config = GeneratorConfiguration()
-        config.ratings = 20_000
-        config.customers = 700
-        config.movies = 90
-        config.seed = 11
         let data = folder.appendingPathComponent("data")
-        _ = try DatasetGenerator.generate(config, to: data)
-        let home = RecsysHome(url: folder)
-        let database = Database(target: .configured(conninfo: conninfo, source: "test"), home: home)
-        let logger = Logger(label: "test")
+        try generate(.netflix, into: data, ratings: 20_000, customers: 700, movies: 90, seed: 11)
         let db = try TestServer.connect(conninfo)
         XCTAssertThrowsError(try RatingExport.matrix(db, home: home))   // nothing loaded yet
-        _ = try Loader(database: database, options: LoadOptions(dataDirectory: data), logger: logger,
-                       progress: ProgressReporter(logger: logger, interactive: false)).run()
+        try load(LoadOptions(dataDirectory: data))
 
         let truth = try SourceTruth.netflix(data)
         let first = try RatingExport.matrix(db, home: home)
@@ -70,7 +49,7 @@ final class RatingExportTests: XCTestCase {
         var fresh = LoadOptions(dataDirectory: data)
         fresh.fresh = true
         Thread.sleep(forTimeInterval: 1.1)   // data versions carry the second they were made
-        _ = try Loader(database: database, options: fresh, logger: logger, progress: ProgressReporter(logger: logger, interactive: false)).run()
+        try load(fresh)
         let fourth = try RatingExport.matrix(db, home: home)
         XCTAssertNotEqual(fourth.dataVersion, first.dataVersion)
         XCTAssertFalse(fourth.cached)
