@@ -41,6 +41,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Benchmarks live apart from the product (experiments/RESULTS.md).
+        .executableTarget(
+            name: "recsys-bench",
+            dependencies: ["Warehouse", "Features", "Models"],
+            path: "experiments/bench"
+        ),
         // Shared by the test targets: the throwaway server, the CLI runner, and
         // an independent reading of source files to check loads against.
         .target(name: "TestSupport", dependencies: ["Warehouse"], path: "Tests/TestSupport"),
