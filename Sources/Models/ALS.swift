@@ -117,6 +117,8 @@ public struct ALSTrainer: Sendable {
             guard customerFactors.allSatisfy(\.isFinite), movieFactors.allSatisfy(\.isFinite) else {
                 throw ALSError.nonFiniteFactors(iteration: iteration)
             }
+            // The sweep's time, not the report's: the train RMSE below is extra work.
+            let seconds = Date().timeIntervalSince(started)
             if let onIteration {
                 var squared = 0.0
                 for c in 0..<matrix.customerCount {
@@ -129,7 +131,7 @@ public struct ALSTrainer: Sendable {
                     }
                 }
                 onIteration(ALSIteration(iteration: iteration, trainRMSE: (squared / Double(max(1, matrix.count))).squareRoot(),
-                                         seconds: Date().timeIntervalSince(started)))
+                                         seconds: seconds))
             }
         }
         return ALSModel(biases: biases, rank: k, customerFactors: customerFactors, movieFactors: movieFactors)

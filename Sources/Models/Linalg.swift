@@ -53,12 +53,17 @@ public enum Linalg {
     /// Solves A·x = b for symmetric positive definite A (n×n, row-major; only
     /// its upper triangle is read) by Cholesky: `potrf` factors A = UᵀU in place,
     /// `potrs` solves with the factor. `a` is overwritten by U, `b` by x.
+    ///
+    /// A row-major upper triangle is, byte for byte, the column-major lower
+    /// triangle of the same symmetric matrix, so LAPACK is called column-major
+    /// with 'L': LAPACKE's row-major entry points would copy and transpose the
+    /// matrix on every call, which for the many small solves of ALS costs more
+    /// than the factorization.
     /// - Throws: `LinalgError.notPositiveDefinite(minor:)` when A is not SPD.
     public static func choleskySolve(n: Int, a: UnsafeMutablePointer<Double>, b: UnsafeMutablePointer<Double>) throws {
-        let factor = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "U")), Int32(n), a, Int32(n))
-        try check(factor)
-        let solve = LAPACKE_dpotrs(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "U")), Int32(n), 1, a, Int32(n), b, 1)
-        try check(solve)
+        let lower = Int8(UInt8(ascii: "L"))
+        try check(LAPACKE_dpotrf(LAPACK_COL_MAJOR, lower, Int32(n), a, Int32(n)))
+        try check(LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, Int32(n), 1, a, Int32(n), b, Int32(n)))
     }
 
     private static func check(_ info: Int32) throws {
