@@ -190,11 +190,24 @@ struct HalfSweep {
             for f in 0..<k { rhs[f] = 0 }
             return
         }
-        for j in 0..<n {
-            let s = start[row] + j
-            let p = Int(partner[s])
-            for f in 0..<k { gathered[j * k + f] = fixed[p * k + f] }
-            targets[j] = residual[s]
+        // Gather the partners' factor rows (a row copy each; the reads are the
+        // random accesses of the sweep) and the targets, without bounds checks.
+        let first = start[row]
+        fixed.withUnsafeBufferPointer { fixed in
+            partner.withUnsafeBufferPointer { partner in
+                residual.withUnsafeBufferPointer { residual in
+                    gathered.withUnsafeMutableBufferPointer { gathered in
+                        targets.withUnsafeMutableBufferPointer { targets in
+                            let source = fixed.baseAddress!, destination = gathered.baseAddress!
+                            for j in 0..<n {
+                                let p = Int(partner[first + j])
+                                (destination + j * k).update(from: source + p * k, count: k)
+                                targets[j] = residual[first + j]
+                            }
+                        }
+                    }
+                }
+            }
         }
         // normal = GᵀG (upper triangle) + λ n E; rhs = Gᵀ r. Row-major G (n×k), normal k×k.
         Linalg.syrkTransposed(n: n, k: k, g: gathered, c: &normal)
