@@ -42,16 +42,16 @@ public enum ALSError: Error, Equatable, CustomStringConvertible {
 public struct ALSModel: Sendable {
     public let biases: BiasModel
     public let rank: Int
-    /// customers × rank, row-major.
-    public let customerFactors: [Double]
+    /// customers × rank, row-major, single precision (as Spark MLlib and implicit keep them).
+    public let customerFactors: [Float]
     /// movies × rank, row-major.
-    public let movieFactors: [Double]
+    public let movieFactors: [Float]
 
     /// The unclipped prediction for dense indexes.
     public func score(customer: Int, movie: Int) -> Double {
-        var dot = 0.0
+        var dot: Float = 0
         for f in 0..<rank { dot += customerFactors[customer * rank + f] * movieFactors[movie * rank + f] }
-        return biases.baseline(customer: customer, movie: movie) + dot
+        return biases.baseline(customer: customer, movie: movie) + Double(dot)
     }
 }
 
@@ -88,23 +88,23 @@ public struct ALSTrainer: Sendable {
         Linalg.setBLASThreads(1)
 
         // Residuals in both layouts, in the order of their rating arrays.
-        var byCustomer = [Double](repeating: 0, count: matrix.count)
+        var byCustomer = [Float](repeating: 0, count: matrix.count)
         for c in 0..<matrix.customerCount {
             for s in matrix.customerStart[c]..<matrix.customerStart[c + 1] {
-                byCustomer[s] = Double(matrix.customerRating[s]) - biases.baseline(customer: c, movie: Int(matrix.customerMovie[s]))
+                byCustomer[s] = Float(Double(matrix.customerRating[s]) - biases.baseline(customer: c, movie: Int(matrix.customerMovie[s])))
             }
         }
-        var byMovie = [Double](repeating: 0, count: matrix.count)
+        var byMovie = [Float](repeating: 0, count: matrix.count)
         for m in 0..<matrix.movieCount {
             for s in matrix.movieStart[m]..<matrix.movieStart[m + 1] {
-                byMovie[s] = Double(matrix.movieRating[s]) - biases.baseline(customer: Int(matrix.movieCustomer[s]), movie: m)
+                byMovie[s] = Float(Double(matrix.movieRating[s]) - biases.baseline(customer: Int(matrix.movieCustomer[s]), movie: m))
             }
         }
 
         var generator = SeededGenerator(seed: configuration.seed)
         let scale = 1 / Double(k).squareRoot()
-        var movieFactors = (0..<(matrix.movieCount * k)).map { _ in generator.nextGaussian() * 0.1 * scale }
-        var customerFactors = [Double](repeating: 0, count: matrix.customerCount * k)
+        var movieFactors = (0..<(matrix.movieCount * k)).map { _ in Float(generator.nextGaussian() * 0.1 * scale) }
+        var customerFactors = [Float](repeating: 0, count: matrix.customerCount * k)
 
         for iteration in 1...configuration.iterations {
             let started = Date()
@@ -124,9 +124,9 @@ public struct ALSTrainer: Sendable {
                 for c in 0..<matrix.customerCount {
                     for s in matrix.customerStart[c]..<matrix.customerStart[c + 1] {
                         let m = Int(matrix.customerMovie[s])
-                        var dot = 0.0
+                        var dot: Float = 0
                         for f in 0..<k { dot += customerFactors[c * k + f] * movieFactors[m * k + f] }
-                        let error = byCustomer[s] - dot
+                        let error = Double(byCustomer[s] - dot)
                         squared += error * error
                     }
                 }
@@ -144,12 +144,12 @@ struct HalfSweep {
     let rows: Int
     let start: [Int]
     let partner: [Int32]
-    let residual: [Double]
+    let residual: [Float]
     let rank: Int
     let regularization: Double
     let threads: Int
 
-    func solve(fixed: [Double], into solved: inout [Double]) throws {
+    func solve(fixed: [Float], into solved: inout [Float]) throws {
         let k = rank
         let longest = (0..<rows).reduce(0) { max($0, start[$1 + 1] - start[$1]) }
         let chunk = 64
@@ -160,10 +160,10 @@ struct HalfSweep {
             let out = output
             DispatchQueue.concurrentPerform(iterations: min(threads, max(1, chunks))) { _ in
                 // Per-worker scratch, allocated once per sweep.
-                var gathered = [Double](repeating: 0, count: max(1, longest) * k)
-                var targets = [Double](repeating: 0, count: max(1, longest))
-                var normal = [Double](repeating: 0, count: k * k)
-                var rhs = [Double](repeating: 0, count: k)
+                var gathered = [Float](repeating: 0, count: max(1, longest) * k)
+                var targets = [Float](repeating: 0, count: max(1, longest))
+                var normal = [Float](repeating: 0, count: k * k)
+                var rhs = [Float](repeating: 0, count: k)
                 while let c = next.take(below: chunks), failure.error == nil {
                     for row in (c * chunk)..<min(rows, (c + 1) * chunk) {
                         do {
@@ -182,8 +182,8 @@ struct HalfSweep {
 
     /// Fills `rhs` with row `row`'s solution (zeros for a row with no ratings).
     @inline(__always)
-    func solveRow(_ row: Int, fixed: [Double], gathered: inout [Double], targets: inout [Double],
-                  normal: inout [Double], rhs: inout [Double]) throws {
+    func solveRow(_ row: Int, fixed: [Float], gathered: inout [Float], targets: inout [Float],
+                  normal: inout [Float], rhs: inout [Float]) throws {
         let k = rank
         let n = start[row + 1] - start[row]
         guard n > 0 else {
@@ -211,7 +211,7 @@ struct HalfSweep {
         }
         // normal = GᵀG (upper triangle) + λ n E; rhs = Gᵀ r. Row-major G (n×k), normal k×k.
         Linalg.syrkTransposed(n: n, k: k, g: gathered, c: &normal)
-        let ridge = regularization * Double(n)
+        let ridge = Float(regularization * Double(n))
         for f in 0..<k { normal[f * k + f] += ridge }
         Linalg.gemvTransposed(n: n, k: k, g: gathered, x: targets, y: &rhs)
         try Linalg.choleskySolve(n: k, a: &normal, b: &rhs)

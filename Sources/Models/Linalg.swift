@@ -66,6 +66,27 @@ public enum Linalg {
         try check(LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, Int32(n), 1, a, Int32(n), b, Int32(n)))
     }
 
+    // Single-precision twins of the kernels above, for the trainers: half the
+    // bytes to gather and twice the SIMD width of the double versions.
+
+    /// C ← GᵀG, the upper triangle only, for G n×k row-major and C k×k row-major (float).
+    public static func syrkTransposed(n: Int, k: Int, g: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(k), Int32(n), 1, g, Int32(k), 0, c, Int32(k))
+    }
+
+    /// y ← Gᵀ·x for G n×k row-major (float).
+    public static func gemvTransposed(n: Int, k: Int, g: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                                      y: UnsafeMutablePointer<Float>) {
+        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(k), 1, g, Int32(k), x, 1, 0, y, 1)
+    }
+
+    /// `choleskySolve` in single precision (same layout trick, same errors).
+    public static func choleskySolve(n: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) throws {
+        let lower = Int8(UInt8(ascii: "L"))
+        try check(LAPACKE_spotrf(LAPACK_COL_MAJOR, lower, Int32(n), a, Int32(n)))
+        try check(LAPACKE_spotrs(LAPACK_COL_MAJOR, lower, Int32(n), 1, a, Int32(n), b, Int32(n)))
+    }
+
     private static func check(_ info: Int32) throws {
         if info > 0 { throw LinalgError.notPositiveDefinite(minor: Int(info)) }
         if info < 0 { throw LinalgError.illegalArgument(argument: Int(-info)) }
