@@ -79,21 +79,36 @@ public enum RatingExport {
 enum MatrixFile {
     static let magic = Array("RSMATRX1".utf8)
 
+    /// Streams the arrays to disk one after another (no second copy of the
+    /// matrix in memory: at Netflix scale that copy alone was 2 GB).
     static func write(_ m: RatingMatrix, dataVersion: String, to url: URL) throws {
-        var data = Data(magic)
-        func put<T>(_ array: [T]) {
-            var count = UInt64(array.count)
-            withUnsafeBytes(of: &count) { data.append(contentsOf: $0) }
-            array.withUnsafeBytes { data.append(contentsOf: $0) }
-        }
-        put(Array(dataVersion.utf8))
-        put(m.customerIDs); put(m.movieIDs)
-        put(m.customerStart.map(Int64.init)); put(m.customerMovie); put(m.customerRating); put(m.customerDay)
-        put(m.movieStart.map(Int64.init)); put(m.movieCustomer); put(m.movieRating)
-        var sum = checksum(data)
-        withUnsafeBytes(of: &sum) { data.append(contentsOf: $0) }
         let temporary = url.appendingPathExtension("partial")
-        try data.write(to: temporary)
+        FileManager.default.createFile(atPath: temporary.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: temporary)
+        var hasher = Checksum()
+        func emit(_ bytes: UnsafeRawBufferPointer) throws {
+            hasher.add(bytes)
+            try handle.write(contentsOf: bytes)
+        }
+        func put<T>(_ array: [T]) throws {
+            var count = UInt64(array.count)
+            try withUnsafeBytes(of: &count) { try emit($0) }
+            try array.withUnsafeBytes { try emit($0) }
+        }
+        do {
+            try magic.withUnsafeBytes { try emit($0) }
+            try put(Array(dataVersion.utf8))
+            try put(m.customerIDs); try put(m.movieIDs)
+            try put(m.customerStart.map(Int64.init)); try put(m.customerMovie); try put(m.customerRating); try put(m.customerDay)
+            try put(m.movieStart.map(Int64.init)); try put(m.movieCustomer); try put(m.movieRating)
+            var sum = hasher.value
+            try withUnsafeBytes(of: &sum) { try handle.write(contentsOf: $0) }
+            try handle.close()
+        } catch {
+            try? handle.close()
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
         // rename(2) replaces atomically: a reader sees the old file or the whole new one.
         guard rename(temporary.path, url.path) == 0 else {
             throw WarehouseError(.usage, "cannot write the ratings cache \(url.path): \(String(cString: strerror(errno)))")
@@ -106,7 +121,9 @@ enum MatrixFile {
         guard data.count >= magic.count + 8, Array(data.prefix(magic.count)) == magic else { throw Corrupt() }
         let body = data.prefix(data.count - 8)
         let stored = data.suffix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-        guard checksum(body) == stored else { throw Corrupt() }
+        var hasher = Checksum()
+        body.withUnsafeBytes { hasher.add($0) }
+        guard hasher.value == stored else { throw Corrupt() }
         var offset = magic.count
         func take<T>(_: T.Type) throws -> [T] {
             guard offset + 8 <= body.count else { throw Corrupt() }
@@ -136,19 +153,40 @@ enum MatrixFile {
         return matrix
     }
 
-    /// A fast 64-bit checksum over 8-byte words (and the tail bytes).
-    static func checksum<D: DataProtocol>(_ data: D) -> UInt64 {
-        var hash: UInt64 = 0x9E37_79B9_7F4A_7C15
-        for region in data.regions {
-            region.withUnsafeBytes { raw in
-                let words = raw.count / 8
-                for i in 0..<words {
-                    hash = (hash ^ raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) &* 0x100_0000_01b3
-                    hash ^= hash >> 29
-                }
-                for i in (words * 8)..<raw.count { hash = (hash ^ UInt64(raw[i])) &* 0x100_0000_01b3 }
+}
+
+/// A fast streaming 64-bit checksum over 8-byte words; bytes that do not fill
+/// a word wait for the next call, so any split of the same bytes gives the same value.
+struct Checksum {
+    private var hash: UInt64 = 0x9E37_79B9_7F4A_7C15
+    private var pending: [UInt8] = []
+
+    mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        var offset = 0
+        while !pending.isEmpty && offset < bytes.count {
+            pending.append(bytes[offset])
+            offset += 1
+            if pending.count == 8 {
+                let word = pending.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                mix(word)
+                pending.removeAll(keepingCapacity: true)
             }
         }
-        return hash
+        let words = (bytes.count - offset) / 8
+        for i in 0..<words { mix(bytes.loadUnaligned(fromByteOffset: offset + i * 8, as: UInt64.self)) }
+        offset += words * 8
+        while offset < bytes.count { pending.append(bytes[offset]); offset += 1 }
+    }
+
+    @inline(__always) private mutating func mix(_ word: UInt64) {
+        hash = (hash ^ word) &* 0x100_0000_01b3
+        hash ^= hash >> 29
+    }
+
+    /// The checksum of everything added (a partial last word counts byte by byte).
+    var value: UInt64 {
+        var h = hash
+        for byte in pending { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return h
     }
 }
