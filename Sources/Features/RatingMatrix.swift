@@ -97,6 +97,40 @@ public struct RatingMatrix: Sendable, Equatable {
         self.movieRating = movieRating
     }
 
+    /// Builds the matrix from its CSC half (each movie's customers ascending),
+    /// deriving the CSR half by counting: no list of entries is ever held, so
+    /// the peak is the two layouts plus the days.
+    /// - Precondition: `movieStart` has movieIDs.count + 1 bounds; customers ascend within each movie.
+    public init(customerIDs: [Int64], movieIDs: [Int64], movieStart: [Int], movieCustomer: [Int32],
+                movieRating: [Float], movieDay: [Int32]) {
+        let n = movieCustomer.count
+        var customerStart = [Int](repeating: 0, count: customerIDs.count + 1)
+        for c in movieCustomer { customerStart[Int(c) + 1] += 1 }
+        for c in 0..<customerIDs.count { customerStart[c + 1] += customerStart[c] }
+        var customerMovie = [Int32](repeating: 0, count: n)
+        var customerRating = [Float](repeating: 0, count: n)
+        var customerDay = [Int32](repeating: 0, count: n)
+        var next = customerStart
+        for m in 0..<movieIDs.count {
+            for slot in movieStart[m]..<movieStart[m + 1] {
+                let c = Int(movieCustomer[slot])
+                customerMovie[next[c]] = Int32(m)
+                customerRating[next[c]] = movieRating[slot]
+                customerDay[next[c]] = movieDay[slot]
+                next[c] += 1
+            }
+        }
+        self.customerIDs = customerIDs
+        self.movieIDs = movieIDs
+        self.customerStart = customerStart
+        self.customerMovie = customerMovie
+        self.customerRating = customerRating
+        self.customerDay = customerDay
+        self.movieStart = movieStart
+        self.movieCustomer = movieCustomer
+        self.movieRating = movieRating
+    }
+
     /// Restores a matrix from its stored arrays (the cache), checking their shapes.
     public init?(customerIDs: [Int64], movieIDs: [Int64], customerStart: [Int], customerMovie: [Int32],
                  customerRating: [Float], customerDay: [Int32], movieStart: [Int], movieCustomer: [Int32],

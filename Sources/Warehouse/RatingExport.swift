@@ -42,10 +42,18 @@ public enum RatingExport {
         let customerIDs = try ids("SELECT customer_key, customer_id FROM dim_customer ORDER BY customer_key")
         let movieIDs = try ids("SELECT movie_key, movie_id FROM dim_movie ORDER BY movie_key")
         let expected = try connection.execute("SELECT count(*) FROM fact_ratings").scalar().flatMap { Int($0) } ?? 0
-        var entries: [RatingMatrix.Entry] = []
-        entries.reserveCapacity(expected)
+        // In primary-key order the rows arrive as the CSC half of the matrix
+        // (a Netflix load lays the table out in that order already), so no
+        // list of entries is held: at Netflix scale that list was 1.6 GB.
+        var movieStart = [Int](repeating: 0, count: movieIDs.count + 1)
+        var movieCustomer: [Int32] = [], movieRating: [Float] = [], movieDay: [Int32] = []
+        movieCustomer.reserveCapacity(expected)
+        movieRating.reserveCapacity(expected)
+        movieDay.reserveCapacity(expected)
         var headerSeen = false
-        try connection.copyOut("COPY (SELECT customer_key, movie_key, date_key, rating::float4 FROM fact_ratings) TO STDOUT (FORMAT binary)") { message in
+        var lastMovie: Int32 = 0, lastCustomer: Int32 = 0
+        let query = "COPY (SELECT movie_key, customer_key, date_key, rating::float4 FROM fact_ratings ORDER BY movie_key, customer_key) TO STDOUT (FORMAT binary)"
+        try connection.copyOut(query) { message in
             var p = 0
             if !headerSeen {
                 p = 19   // signature (11), flags (4), header extension length (4, zero)
@@ -61,15 +69,24 @@ public enum RatingExport {
                 throw WarehouseError(.database, "unexpected tuple in the ratings export (\(fields) fields)")
             }
             // Each field: length (4) then 4 bytes; rating is float4.
-            let customer = int32(p + 6), movie = int32(p + 14), dateKey = int32(p + 22)
+            let movie = int32(p + 6), customer = int32(p + 14), dateKey = int32(p + 22)
             let rating = Float(bitPattern: UInt32(bitPattern: int32(p + 30)))
             guard customer >= 1, customer <= customerIDs.count, movie >= 1, movie <= movieIDs.count else {
                 throw WarehouseError(.database, "fact_ratings references key \(customer)/\(movie) outside the dimensions")
             }
-            entries.append(.init(customer: customer - 1, movie: movie - 1, rating: rating,
-                                 day: Int32(CivilDate(key: dateKey).daysSinceEpoch)))
+            guard movie > lastMovie || (movie == lastMovie && customer > lastCustomer) else {
+                throw WarehouseError(.database, "the ratings export is not in (movie_key, customer_key) order")
+            }
+            lastMovie = movie
+            lastCustomer = customer
+            movieStart[Int(movie)] += 1   // counts, shifted by one; summed below
+            movieCustomer.append(customer - 1)
+            movieRating.append(rating)
+            movieDay.append(Int32(CivilDate(key: dateKey).daysSinceEpoch))
         }
-        return RatingMatrix(customerIDs: customerIDs, movieIDs: movieIDs, entries: entries)
+        for m in 0..<movieIDs.count { movieStart[m + 1] += movieStart[m] }
+        return RatingMatrix(customerIDs: customerIDs, movieIDs: movieIDs, movieStart: movieStart,
+                            movieCustomer: movieCustomer, movieRating: movieRating, movieDay: movieDay)
     }
 }
 

@@ -26,6 +26,26 @@ final class RatingMatrixTests: XCTestCase {
         XCTAssertEqual(Array(m.ratings(ofMovie: 1).ratings), [2, 3])
     }
 
+    func testBuildingFromTheMovieLayoutGivesTheSameMatrix() {
+        var rng = SeededGenerator(seed: 4)
+        var entries: [RatingMatrix.Entry] = []
+        for c in 0..<40 { for m in 0..<25 where rng.next() % 3 == 0 {
+            entries.append(.init(customer: Int32(c), movie: Int32(m), rating: Float(rng.next() % 10 + 1) / 2, day: Int32(rng.next() % 1000)))
+        } }
+        entries.shuffle(using: &rng)
+        let ids = { (n: Int) in (0..<n).map { Int64($0 * 3 + 1) } }
+        let fromEntries = RatingMatrix(customerIDs: ids(40), movieIDs: ids(25), entries: entries)
+        // The CSC half with days, as the export streams it in (movie, customer) order.
+        let ordered = entries.sorted { ($0.movie, $0.customer) < ($1.movie, $1.customer) }
+        var movieStart = [Int](repeating: 0, count: 26)
+        for e in ordered { movieStart[Int(e.movie) + 1] += 1 }
+        for m in 0..<25 { movieStart[m + 1] += movieStart[m] }
+        let fromMovies = RatingMatrix(customerIDs: ids(40), movieIDs: ids(25), movieStart: movieStart,
+                                      movieCustomer: ordered.map(\.customer), movieRating: ordered.map(\.rating),
+                                      movieDay: ordered.map(\.day))
+        XCTAssertEqual(fromMovies, fromEntries)
+    }
+
     func testRestoringChecksShapes() {
         XCTAssertNil(RatingMatrix(customerIDs: [1], movieIDs: [1], customerStart: [0, 2], customerMovie: [0],
                                   customerRating: [1], customerDay: [0], movieStart: [0, 1], movieCustomer: [0], movieRating: [1]))
