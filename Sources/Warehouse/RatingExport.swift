@@ -132,29 +132,48 @@ enum MatrixFile {
         }
     }
 
+    /// Reads the arrays straight from the file into their final storage (no
+    /// mapping, no intermediate copy), checking the checksum as it goes.
     static func read(_ url: URL, dataVersion: String) throws -> RatingMatrix {
-        let data = try Data(contentsOf: url, options: .alwaysMapped)
         struct Corrupt: Error {}
-        guard data.count >= magic.count + 8, Array(data.prefix(magic.count)) == magic else { throw Corrupt() }
-        let body = data.prefix(data.count - 8)
-        let stored = data.suffix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        let fd = open(url.path, O_RDONLY)
+        guard fd >= 0 else { throw Corrupt() }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw Corrupt() }
+        let size = Int(info.st_size)
+        var consumed = 0
         var hasher = Checksum()
-        body.withUnsafeBytes { hasher.add($0) }
-        guard hasher.value == stored else { throw Corrupt() }
-        var offset = magic.count
-        func take<T>(_: T.Type) throws -> [T] {
-            guard offset + 8 <= body.count else { throw Corrupt() }
-            let count = Int(body.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self) })
-            offset += 8
-            let bytes = count * MemoryLayout<T>.stride
-            guard count >= 0, offset + bytes <= body.count else { throw Corrupt() }
-            let array = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-                body.withUnsafeBytes { raw in
-                    _ = memcpy(buffer.baseAddress!, raw.baseAddress! + offset, bytes)
-                }
-                initialized = count
+        func readExactly(_ destination: UnsafeMutableRawPointer, _ count: Int, hash: Bool = true) throws {
+            var done = 0
+            while done < count {
+                let got = Glibc.read(fd, destination + done, count - done)
+                if got < 0 && errno == EINTR { continue }
+                guard got > 0 else { throw Corrupt() }
+                done += got
             }
-            offset += bytes
+            if hash { hasher.add(UnsafeRawBufferPointer(start: destination, count: count)) }
+            consumed += count
+        }
+        var head = [UInt8](repeating: 0, count: magic.count)
+        try head.withUnsafeMutableBytes { try readExactly($0.baseAddress!, magic.count) }
+        guard head == magic else { throw Corrupt() }
+        func take<T>(_: T.Type) throws -> [T] {
+            var count: UInt64 = 0
+            try withUnsafeMutableBytes(of: &count) { try readExactly($0.baseAddress!, 8) }
+            let bytes = Int(count) * MemoryLayout<T>.stride
+            guard count <= UInt64(size), consumed + bytes + 8 <= size else { throw Corrupt() }
+            var failure: Error?
+            let array = [T](unsafeUninitializedCapacity: Int(count)) { buffer, initialized in
+                do {
+                    if bytes > 0 { try readExactly(UnsafeMutableRawPointer(buffer.baseAddress!), bytes) }
+                    initialized = Int(count)
+                } catch {
+                    failure = error
+                    initialized = 0
+                }
+            }
+            if let failure { throw failure }
             return array
         }
         guard String(decoding: try take(UInt8.self), as: UTF8.self) == dataVersion else { throw Corrupt() }
@@ -162,14 +181,15 @@ enum MatrixFile {
         let customerStart = try take(Int64.self).map(Int.init), customerMovie = try take(Int32.self)
         let customerRating = try take(Float.self), customerDay = try take(Int32.self)
         let movieStart = try take(Int64.self).map(Int.init), movieCustomer = try take(Int32.self), movieRating = try take(Float.self)
-        guard offset == body.count,
+        var stored: UInt64 = 0
+        try withUnsafeMutableBytes(of: &stored) { try readExactly($0.baseAddress!, 8, hash: false) }
+        guard consumed == size, hasher.value == stored,
               let matrix = RatingMatrix(customerIDs: customerIDs, movieIDs: movieIDs, customerStart: customerStart,
                                         customerMovie: customerMovie, customerRating: customerRating, customerDay: customerDay,
                                         movieStart: movieStart, movieCustomer: movieCustomer, movieRating: movieRating)
         else { throw Corrupt() }
         return matrix
     }
-
 }
 
 /// A fast streaming 64-bit checksum over 8-byte words; bytes that do not fill

@@ -3,7 +3,7 @@
 // timings and peak memory.
 //
 //   swift build -c release --product recsys-bench
-//   RECSYS_HOME=experiments/out/home .build/release/recsys-bench [--rank 50] [--iterations 3] [--threads 2]
+//   RECSYS_HOME=experiments/out/home .build/release/recsys-bench [--rank 50] [--iterations 3] [--threads 2] [--reread]
 //
 // Reads the complete load of the database recsys would use (the managed
 // cluster under RECSYS_HOME unless --database / RECSYS_DATABASE_URL say otherwise).
@@ -57,7 +57,9 @@ let (matrix, version, cached) = try RatingExport.matrix(connection, home: home)
 print(String(format: "ratings: %d (%d customers, %d movies), data version %@, %@ in %.1f s",
              matrix.count, matrix.customerCount, matrix.movieCount, version, cached ? "read from the cache" : "exported and cached",
              Date().timeIntervalSince(t)))
-if !cached {
+print(String(format: "  peak memory so far: %.2f GiB", peakMemoryGB()))
+if !cached && CommandLine.arguments.contains("--reread") {
+    // Holds two matrices at once: the peak after this is not the trainer's.
     t = Date()
     _ = try RatingExport.matrix(connection, home: home)
     print(String(format: "  reading the cache again: %.1f s", Date().timeIntervalSince(t)))
