@@ -516,23 +516,6 @@ final class GeneratorTests: XCTestCase {
         XCTAssertEqual(GenCalendar.days(year: 2005, month: 12, day: 31) - GenCalendar.days(year: 1999, month: 11, day: 11), 2_242)
         XCTAssertTrue(GenCalendar.civil(GenCalendar.days(year: 2004, month: 2, day: 29)) == (2004, 2, 29))
     }
-
-    // MARK: Speed (opt-in)
-
-    /// `RECSYS_GENERATOR_BENCH=10000000 swift test -c release --filter GeneratorTests/testBenchmark`
-    func testBenchmark() throws {
-        guard let value = ProcessInfo.processInfo.environment["RECSYS_GENERATOR_BENCH"], let ratings = Int(value) else {
-            throw XCTSkip("set RECSYS_GENERATOR_BENCH=<ratings> to time a Netflix-layout generation")
-        }
-        var config = ratings >= 100_000_000 ? GeneratorConfiguration.netflixScale() : GeneratorConfiguration()
-        config.ratings = ratings
-        if ratings < 100_000_000 {
-            config.customers = max(20_000, ratings / 50)
-            config.movies = max(2_000, min(17_770, ratings / 2_000))
-        }
-        let (_, summary) = try generate(config, "bench")
-        print("generator benchmark: \(summary.ratings) ratings, \(summary.customers) customers, \(summary.movies) movies in \(String(format: "%.2f", summary.seconds)) s (\(Int(Double(summary.ratings) / summary.seconds)) ratings/s), oracle RMSE \(summary.oracleRMSE)")
-    }
 }
 
 private final class ProgressBox: @unchecked Sendable {
