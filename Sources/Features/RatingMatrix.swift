@@ -39,62 +39,31 @@ public struct RatingMatrix: Sendable, Equatable {
         }
     }
 
-    /// Builds both layouts from ratings in any order, by counting sort (two
-    /// passes, no comparison sort): O(n + customers + movies).
+    /// Builds both layouts from ratings in any order, by counting sort (no
+    /// comparison sort): O(n + customers + movies).
     /// - Precondition: every index is in range and no (customer, movie) pair repeats.
     public init(customerIDs: [Int64], movieIDs: [Int64], entries: [Entry]) {
-        self.customerIDs = customerIDs
-        self.movieIDs = movieIDs
-        let n = entries.count
-
-        // Rows by movie first, so that the stable pass by customer leaves each
-        // customer's movies ascending (and the CSC pass, fed in customer order,
-        // leaves each movie's customers ascending).
-        var movieStart = [Int](repeating: 0, count: movieIDs.count + 1)
-        for e in entries { movieStart[Int(e.movie) + 1] += 1 }
-        for m in 0..<movieIDs.count { movieStart[m + 1] += movieStart[m] }
-        var byMovie = [Int32](repeating: 0, count: n)
-        var fill = movieStart
-        for (i, e) in entries.enumerated() {
-            byMovie[fill[Int(e.movie)]] = Int32(i)
-            fill[Int(e.movie)] += 1
-        }
-
-        var customerStart = [Int](repeating: 0, count: customerIDs.count + 1)
-        for e in entries { customerStart[Int(e.customer) + 1] += 1 }
-        for c in 0..<customerIDs.count { customerStart[c + 1] += customerStart[c] }
-        var customerMovie = [Int32](repeating: 0, count: n)
-        var customerRating = [Float](repeating: 0, count: n)
-        var customerDay = [Int32](repeating: 0, count: n)
-        var next = customerStart
-        for i in byMovie {
-            let e = entries[Int(i)]
-            let slot = next[Int(e.customer)]
-            customerMovie[slot] = e.movie
-            customerRating[slot] = e.rating
-            customerDay[slot] = e.day
-            next[Int(e.customer)] += 1
-        }
-
-        var movieCustomer = [Int32](repeating: 0, count: n)
-        var movieRating = [Float](repeating: 0, count: n)
-        fill = movieStart
-        for c in 0..<customerIDs.count {
-            for slot in customerStart[c]..<customerStart[c + 1] {
-                let m = Int(customerMovie[slot])
-                movieCustomer[fill[m]] = Int32(c)
-                movieRating[fill[m]] = customerRating[slot]
-                fill[m] += 1
+        // Two stable counting passes — by customer, then by movie — leave each
+        // movie's customers ascending: the CSC half, from which the other follows.
+        func countingOrder(_ order: [Int32], buckets: Int, key: (Entry) -> Int32) -> (order: [Int32], start: [Int]) {
+            var start = [Int](repeating: 0, count: buckets + 1)
+            for i in order { start[Int(key(entries[Int(i)])) + 1] += 1 }
+            for b in 0..<buckets { start[b + 1] += start[b] }
+            var next = start
+            var sorted = [Int32](repeating: 0, count: order.count)
+            for i in order {
+                let b = Int(key(entries[Int(i)]))
+                sorted[next[b]] = i
+                next[b] += 1
             }
+            return (sorted, start)
         }
-
-        self.customerStart = customerStart
-        self.customerMovie = customerMovie
-        self.customerRating = customerRating
-        self.customerDay = customerDay
-        self.movieStart = movieStart
-        self.movieCustomer = movieCustomer
-        self.movieRating = movieRating
+        let byCustomer = countingOrder((0..<Int32(entries.count)).map { $0 }, buckets: customerIDs.count) { $0.customer }.order
+        let (byMovie, movieStart) = countingOrder(byCustomer, buckets: movieIDs.count) { $0.movie }
+        self.init(customerIDs: customerIDs, movieIDs: movieIDs, movieStart: movieStart,
+                  movieCustomer: byMovie.map { entries[Int($0)].customer },
+                  movieRating: byMovie.map { entries[Int($0)].rating },
+                  movieDay: byMovie.map { entries[Int($0)].day })
     }
 
     /// Builds the matrix from its CSC half (each movie's customers ascending),

@@ -38,18 +38,6 @@ public enum Linalg {
                     alpha, a, Int32(k), b, Int32(n), beta, c, Int32(n))
     }
 
-    /// C ← α·GᵀG + β·C, the upper triangle only, for G n×k row-major and C k×k row-major.
-    public static func syrkTransposed(n: Int, k: Int, alpha: Double = 1, g: UnsafePointer<Double>, beta: Double = 0,
-                                      c: UnsafeMutablePointer<Double>) {
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(k), Int32(n), alpha, g, Int32(k), beta, c, Int32(k))
-    }
-
-    /// y ← Gᵀ·x for G n×k row-major (x has n entries, y has k).
-    public static func gemvTransposed(n: Int, k: Int, g: UnsafePointer<Double>, x: UnsafePointer<Double>,
-                                      y: UnsafeMutablePointer<Double>) {
-        cblas_dgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(k), 1, g, Int32(k), x, 1, 0, y, 1)
-    }
-
     /// Solves A·x = b for symmetric positive definite A (n×n, row-major; only
     /// its upper triangle is read) by Cholesky: `potrf` factors A = UᵀU in place,
     /// `potrs` solves with the factor. `a` is overwritten by U, `b` by x.
@@ -66,8 +54,8 @@ public enum Linalg {
         try check(LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, Int32(n), 1, a, Int32(n), b, Int32(n)))
     }
 
-    // Single-precision twins of the kernels above, for the trainers: half the
-    // bytes to gather and twice the SIMD width of the double versions.
+    // The trainers' kernels run in single precision: half the bytes to gather
+    // and twice the SIMD width of double.
 
     /// C ← GᵀG, the upper triangle only, for G n×k row-major and C k×k row-major (float).
     public static func syrkTransposed(n: Int, k: Int, g: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
