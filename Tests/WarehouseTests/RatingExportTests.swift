@@ -55,4 +55,19 @@ final class RatingExportTests: DatabaseTestCase {
         XCTAssertFalse(fourth.cached)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: home.cache.path), ["ratings-\(fourth.dataVersion).bin"])
     }
+
+    /// A MovieLens load lays the table out by user; the export still arrives in
+    /// key order (the database sorts) and equals the source.
+    func testMovieLensExportMatchesTheSource() throws {
+        let data = folder.appendingPathComponent("ml")
+        try generate(.movielens, into: data, ratings: 8_000, customers: 300, movies: 200, seed: 5)
+        try load(LoadOptions(dataDirectory: data))
+        let truth = try SourceTruth.movieLens(data)
+        let m = try RatingExport.matrix(try TestServer.connect(conninfo), home: home).matrix
+        XCTAssertEqual(m.count, truth.ratings)
+        XCTAssertEqual(Int((m.movieRating.reduce(0) { $0 + Double($1) } * 2).rounded()), truth.halfStarSum)
+        for c in 0..<m.customerCount {
+            XCTAssertEqual(m.customerStart[c + 1] - m.customerStart[c], truth.customers[Int(m.customerIDs[c])]?.count)
+        }
+    }
 }
