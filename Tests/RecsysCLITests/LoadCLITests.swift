@@ -151,7 +151,7 @@ final class LoadCLITests: DatabaseTestCase {
         let folder = try generated(ratings: 40_000)
         let truth = try SourceTruth.netflix(folder)
         let log = FileHandle(forWritingAtPath: "/dev/null")
-        let slow = try CLI.start(["load", "--data", folder.path, "--database", conninfo, "--batch-rows", "1000", "--batch-pause-ms", "200"],
+        let slow = try CLI.start(["load", "--data", folder.path, "--database", conninfo, "--batch-rows", "1000", "--batch-pause-ms", "400"],
                                  home: homeFolder, stdout: log, stderr: log)
         // Wait until some fact batches are committed, but not all.
         let deadline = Date().addingTimeInterval(120)
