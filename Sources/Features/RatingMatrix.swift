@@ -89,15 +89,10 @@ public struct RatingMatrix: Sendable, Equatable {
                 next[c] += 1
             }
         }
-        self.customerIDs = customerIDs
-        self.movieIDs = movieIDs
-        self.customerStart = customerStart
-        self.customerMovie = customerMovie
-        self.customerRating = customerRating
-        self.customerDay = customerDay
-        self.movieStart = movieStart
-        self.movieCustomer = movieCustomer
-        self.movieRating = movieRating
+        // The shapes hold by construction; the checked initializer stores them.
+        self.init(customerIDs: customerIDs, movieIDs: movieIDs, customerStart: customerStart, customerMovie: customerMovie,
+                  customerRating: customerRating, customerDay: customerDay, movieStart: movieStart,
+                  movieCustomer: movieCustomer, movieRating: movieRating)!
     }
 
     /// Restores a matrix from its stored arrays (the cache), checking their shapes.

@@ -82,9 +82,6 @@ public final class Connection {
 
     deinit { PQfinish(conn) }
 
-    /// The backend's process id, for messages about who holds a lock.
-    public var backendPID: Int32 { PQbackendPID(conn) }
-
     /// Runs one or more statements; returns the last result's rows.
     @discardableResult
     public func execute(_ sql: String) throws -> QueryResult {

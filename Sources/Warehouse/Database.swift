@@ -40,4 +40,10 @@ enum AdvisoryLocks {
     /// Held for a whole `recsys load` session (the bytes of "recsys:load").
     static let load: Int64 = 0x7265_6373_796c_6f61
     static let migration: Int64 = 0x7265_6373_796d_6967
+
+    /// A pg_locks condition matching the granted load lock (a bigint key is
+    /// split across classid and objid).
+    static func loadLockHeld(alias: String = "pg_locks") -> String {
+        "\(alias).locktype = 'advisory' AND \(alias).granted AND \(alias).classid = \((load >> 32) & 0xFFFF_FFFF)::bigint::oid AND \(alias).objid = \(load & 0xFFFF_FFFF)::bigint::oid"
+    }
 }

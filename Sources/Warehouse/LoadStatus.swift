@@ -41,11 +41,7 @@ public struct LoadStatus: Codable, Sendable {
                   state: row.done ? "done" : (row.rows > 0 || row.byteOffset > 0 ? "partial" : "pending"),
                   rows: row.rows, expected: row.expected, seconds: (row.seconds * 10).rounded() / 10)
         }
-        let key = AdvisoryLocks.load
-        let locked = try connection.execute("""
-            SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
-              AND classid = \((key >> 32) & 0xFFFF_FFFF)::bigint::oid AND objid = \(key & 0xFFFF_FFFF)::bigint::oid
-            """).scalar() != "0"
+        let locked = try connection.execute("SELECT count(*) FROM pg_locks WHERE \(AdvisoryLocks.loadLockHeld())").scalar() != "0"
         let state = snapshot.run == nil ? "empty" : (snapshot.run!.finished ? "complete" : "in_progress")
         return LoadStatus(state: state, format: run?[0], sourceDir: run?[1], dataVersion: run?[2], startedAt: run?[3],
                           finishedAt: run?[4], stages: stages, tables: snapshot.counts,

@@ -76,12 +76,15 @@ public final class Loader {
 
         // --fresh decides nothing from what the warehouse holds; without it the
         // pre-flight check runs before the long scan, so a refusal comes at once.
+        // The snapshot counts every star table (100M fact rows): read it once.
         var plan = LoadPlan.start
+        var recorded: RunRecord?
         if !options.fresh {
-            plan = try LoadPlan.decide(try Warehouse.snapshot(connection), source: fingerprints, format: source.format)
+            let snapshot = try Warehouse.snapshot(connection)
+            plan = try LoadPlan.decide(snapshot, source: fingerprints, format: source.format)
+            recorded = snapshot.run
         }
-        if plan == .complete {
-            let run = try Warehouse.snapshot(connection).run!
+        if plan == .complete, let run = recorded {
             logger.info("these files are already loaded completely (data version \(run.dataVersion)); nothing to do")
             return LoadReport(format: source.format.rawValue, dataVersion: run.dataVersion, scanSeconds: 0,
                               stages: [], rejects: try Warehouse.rejectCount(connection), alreadyComplete: true,
@@ -114,7 +117,7 @@ public final class Loader {
             dataVersion = try Warehouse.recordRun(connection, source: source, fingerprints: fingerprints, catalog: catalog)
         case .resume(let done):
             doneStages = done
-            dataVersion = try Warehouse.snapshot(connection).run!.dataVersion
+            dataVersion = recorded!.dataVersion   // decide() resumes only a recorded run
             try Warehouse.verifyExpectations(connection, catalog: catalog)
             logger.info("resuming the interrupted load; finished stages: \(done.isEmpty ? "none" : done.map(\.rawValue).joined(separator: ", "))")
         case .complete:
@@ -145,12 +148,10 @@ public final class Loader {
     private func acquireLoadLock(_ connection: Connection) throws {
         let got = try connection.execute("SELECT pg_try_advisory_lock(\(AdvisoryLocks.load))").scalar()
         guard got == "t" else {
-            let key = AdvisoryLocks.load
             let holder = try connection.execute("""
-                SELECT a.pid, to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS'), coalesce(a.application_name, '')
+                SELECT a.pid, to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS')
                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                WHERE l.locktype = 'advisory' AND l.granted
-                  AND l.classid = \((key >> 32) & 0xFFFF_FFFF)::bigint::oid AND l.objid = \(key & 0xFFFF_FFFF)::bigint::oid
+                WHERE \(AdvisoryLocks.loadLockHeld(alias: "l"))
                 """)
             let who = holder.rows.first.map { "server process \($0[0] ?? "?"), connected since \($0[1] ?? "?")" } ?? "another session"
             throw SafetyRefusal(reason: "another recsys load is running on this database (\(who))",
@@ -205,9 +206,7 @@ public enum Warehouse {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let printsJSON = String(decoding: try encoder.encode(fingerprints), as: UTF8.self)
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in printsJSON.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let dataVersion = "\(String(hash, radix: 16))-\(Int(Date().timeIntervalSince1970))"
+        let dataVersion = "\(FNV1a.hex(printsJSON.utf8))-\(Int(Date().timeIntervalSince1970))"
         let expected: [String: Int] = [
             "dim_date": catalog.dateCount, "dim_movie": catalog.movies.count, "dim_customer": catalog.customerCount,
             "fact_ratings": catalog.totalRatings, "rejects": catalog.rejects.count,

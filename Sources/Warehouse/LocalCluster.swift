@@ -25,9 +25,7 @@ public struct LocalCluster: Sendable {
     public var socketDirectory: URL {
         let local = home.postgres.appendingPathComponent("run", isDirectory: true)
         if local.path.utf8.count + 20 < 100 { return local }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in home.postgres.path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return URL(fileURLWithPath: "/tmp/recsys-\(String(hash, radix: 16))", isDirectory: true)
+        return URL(fileURLWithPath: "/tmp/recsys-\(FNV1a.hex(home.postgres.path.utf8))", isDirectory: true)
     }
 
     public var conninfo: String {

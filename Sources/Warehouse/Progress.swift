@@ -82,7 +82,8 @@ public final class ProgressReporter: @unchecked Sendable {
         return "\(label) \(bar)\(String(format: "%5.1f", fraction * 100))%  \(Self.count(done))/\(Self.count(total)) \(unit)  \(Self.count(Int(rate)))/s  ETA \(Self.duration(eta))"
     }
 
-    static func count(_ n: Int) -> String {
+    /// 1234567 → "1,234,567".
+    public static func count(_ n: Int) -> String {
         let digits = String(n)
         var out = ""
         for (i, c) in digits.reversed().enumerated() {

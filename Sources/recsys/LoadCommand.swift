@@ -66,8 +66,8 @@ struct LoadCommand: ParsableCommand {
               "load of \(status.format ?? "?") data from \(status.sourceDir ?? "?"): \(status.state)")
         var table = [["stage", "file", "state", "rows", "expected", "seconds"]]
         for stage in status.stages {
-            table.append([stage.stage, stage.file, stage.state, ProgressReporterFormat.count(stage.rows),
-                          ProgressReporterFormat.count(stage.expected), String(format: "%.1f", stage.seconds)])
+            table.append([stage.stage, stage.file, stage.state, ProgressReporter.count(stage.rows),
+                          ProgressReporter.count(stage.expected), String(format: "%.1f", stage.seconds)])
         }
         print(TextTable.render(table))
         if status.rejects > 0 { print("\(status.rejects) rejected lines (see the etl_rejects table)") }
@@ -80,10 +80,10 @@ struct LoadCommand: ParsableCommand {
         var table = [["stage", "rows", "seconds", "rows/s", ""]]
         table.append(["scan", "", String(format: "%.1f", report.scanSeconds), "", ""])
         for stage in report.stages {
-            let rate = stage.seconds > 0 && stage.rowsThisRun > 0 ? ProgressReporterFormat.count(Int(Double(stage.rowsThisRun) / stage.seconds)) : ""
+            let rate = stage.seconds > 0 && stage.rowsThisRun > 0 ? ProgressReporter.count(Int(Double(stage.rowsThisRun) / stage.seconds)) : ""
             let note = stage.skipped ? "(done earlier)"
-                : stage.rowsThisRun < stage.rows ? "(resumed: \(ProgressReporterFormat.count(stage.rowsThisRun)) rows this run)" : ""
-            table.append([stage.stage, ProgressReporterFormat.count(stage.rows), String(format: "%.1f", stage.seconds),
+                : stage.rowsThisRun < stage.rows ? "(resumed: \(ProgressReporter.count(stage.rowsThisRun)) rows this run)" : ""
+            table.append([stage.stage, ProgressReporter.count(stage.rows), String(format: "%.1f", stage.seconds),
                           stage.skipped ? "" : rate, note])
         }
         table.append(["total", "", String(format: "%.1f", report.totalSeconds), "", ""])
@@ -98,15 +98,6 @@ struct LoadCommand: ParsableCommand {
         formatter.dateFormat = "yyyyMMdd-HHmmss"
         formatter.timeZone = TimeZone(identifier: "UTC")
         return formatter.string(from: Date()) + "-\(getpid())"
-    }
-}
-
-enum ProgressReporterFormat {
-    static func count(_ n: Int) -> String {
-        let formatter = NumberFormatter()
-        formatter.numberStyle = .decimal
-        formatter.groupingSeparator = ","
-        return formatter.string(from: NSNumber(value: n)) ?? String(n)
     }
 }
 
