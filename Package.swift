@@ -47,12 +47,18 @@ let package = Package(
             dependencies: ["Warehouse", "Features", "Models"],
             path: "experiments/bench"
         ),
+        .executableTarget(
+            name: "graph-bench",
+            dependencies: ["Warehouse", "Features", "Graph"],
+            path: "experiments/graph-bench"
+        ),
         // Shared by the test targets: the throwaway server, the CLI runner, and
         // an independent reading of source files to check loads against.
         .target(name: "TestSupport", dependencies: ["Warehouse"], path: "Tests/TestSupport"),
         .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "Features", "TestSupport"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Features"]),
+        .testTarget(name: "GraphTests", dependencies: ["Graph", "Features"]),
         .testTarget(name: "RecsysCLITests", dependencies: ["Warehouse", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

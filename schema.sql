@@ -102,3 +102,121 @@ CREATE TABLE IF NOT EXISTS etl_rejects (
     rejected_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (file, line)
 );
+
+-- ---------------------------------------------------------------------------
+-- Features (recsys features). Keys below refer to the load named by
+-- data_version; they carry no foreign keys so that `recsys load --fresh` can
+-- replace the dimensions, after which the features are stale (and say so).
+
+-- Every split ever made. random and temporal splits are re-derived from their
+-- definition (a seeded hash per pair, or dates); probe and file splits keep
+-- their test pairs in feature_split_pair. test_checksum identifies the exact
+-- test set, so two runs can prove they used the same one.
+CREATE TABLE IF NOT EXISTS feature_split (
+    split_id             serial           PRIMARY KEY,
+    kind                 text             NOT NULL CHECK (kind IN ('random', 'temporal', 'probe', 'file')),
+    source               text,                          -- the pairs file (probe, file)
+    seed                 bigint           NOT NULL,
+    test_fraction        double precision,              -- random, temporal
+    validation_fraction  double precision NOT NULL,     -- carved from train, for tuning
+    data_version         text             NOT NULL,
+    train_ratings        bigint           NOT NULL,
+    validation_ratings   bigint           NOT NULL,
+    test_ratings         bigint           NOT NULL,
+    test_checksum        text             NOT NULL,
+    global_mean          double precision NOT NULL,     -- of the train part
+    customer_damping     double precision NOT NULL,
+    movie_damping        double precision NOT NULL,
+    seconds              double precision NOT NULL,
+    created_at           timestamptz      NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS feature_split_pair (
+    split_id      integer NOT NULL REFERENCES feature_split ON DELETE CASCADE,
+    customer_key  integer NOT NULL,
+    movie_key     integer NOT NULL,
+    PRIMARY KEY (split_id, customer_key, movie_key)
+);
+
+-- The biases of the newest split (fitted on its train part only).
+CREATE TABLE IF NOT EXISTS feature_customer_bias (
+    split_id      integer          NOT NULL REFERENCES feature_split ON DELETE CASCADE,
+    customer_key  integer          NOT NULL,
+    bias          double precision NOT NULL,
+    ratings       integer          NOT NULL,        -- train ratings behind the bias
+    PRIMARY KEY (split_id, customer_key)
+);
+
+CREATE TABLE IF NOT EXISTS feature_movie_bias (
+    split_id   integer          NOT NULL REFERENCES feature_split ON DELETE CASCADE,
+    movie_key  integer          NOT NULL,
+    bias       double precision NOT NULL,
+    ratings    integer          NOT NULL,
+    PRIMARY KEY (split_id, movie_key)
+);
+
+-- ---------------------------------------------------------------------------
+-- Models (recsys train / evaluate / recommend).
+
+-- Every fitted model, including grid-search candidates that were not saved.
+CREATE TABLE IF NOT EXISTS model_runs (
+    run_id        serial           PRIMARY KEY,
+    model         text             NOT NULL,        -- als | svd | sgd | …
+    params        jsonb            NOT NULL,
+    metrics       jsonb            NOT NULL,        -- {"validation": {...}, "test": {...}}
+    iterations    jsonb,                            -- per iteration: train/validation RMSE, seconds
+    fit_seconds   double precision NOT NULL,
+    data_version  text             NOT NULL,
+    split_id      integer          REFERENCES feature_split ON DELETE SET NULL,
+    path          text,                             -- the model file, when saved
+    grid_id       text,                             -- groups the candidates of one grid search
+    created_at    timestamptz      NOT NULL DEFAULT now()
+);
+
+-- The top-N of every customer (recsys recommend --all), from one model run.
+CREATE TABLE IF NOT EXISTS recommendations (
+    run_id           integer          NOT NULL REFERENCES model_runs ON DELETE CASCADE,
+    customer_key     integer          NOT NULL,
+    position         smallint         NOT NULL,     -- 1 = best
+    movie_key        integer          NOT NULL,
+    predicted_rating double precision NOT NULL,
+    PRIMARY KEY (run_id, customer_key, position)
+);
+
+-- ---------------------------------------------------------------------------
+-- Graph analyses (recsys graph).
+
+CREATE TABLE IF NOT EXISTS graph_run (
+    run_id       serial           PRIMARY KEY,
+    network      text             NOT NULL,         -- movie | customer | edges:<file>
+    params       jsonb            NOT NULL,
+    nodes        integer          NOT NULL,
+    edges        bigint           NOT NULL,
+    algorithm    text,                              -- louvain | leiden
+    modularity   double precision,
+    data_version text,
+    seconds      double precision NOT NULL,
+    created_at   timestamptz      NOT NULL DEFAULT now()
+);
+
+-- node: the movie_id or customer_id (or the edge list's label) of the node.
+CREATE TABLE IF NOT EXISTS graph_community (
+    run_id     integer NOT NULL REFERENCES graph_run ON DELETE CASCADE,
+    network    text    NOT NULL,
+    node       text    NOT NULL,
+    community  integer NOT NULL,
+    PRIMARY KEY (run_id, node)
+);
+
+CREATE TABLE IF NOT EXISTS graph_centrality (
+    run_id           integer          NOT NULL REFERENCES graph_run ON DELETE CASCADE,
+    network          text             NOT NULL,
+    node             text             NOT NULL,
+    degree           integer,
+    weighted_degree  double precision,
+    pagerank         double precision,
+    eigenvector      double precision,
+    betweenness      double precision,
+    harmonic         double precision,
+    PRIMARY KEY (run_id, node)
+);
