@@ -68,6 +68,19 @@ public enum Linalg {
         cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(k), 1, g, Int32(k), x, 1, 0, y, 1)
     }
 
+    /// C ← α·A·Bᵀ + β·C with A m×k, B n×k, C m×n, all row-major (float): the
+    /// scores of m customer rows against n movie rows.
+    public static func gemmTransposedB(m: Int, n: Int, k: Int, alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                       beta: Float = 0, c: UnsafeMutablePointer<Float>) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
+                    alpha, a, Int32(k), b, Int32(k), beta, c, Int32(n))
+    }
+
+    /// y ← G·x for G n×k row-major (float): one customer's scores against every movie.
+    public static func gemv(n: Int, k: Int, g: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, g, Int32(k), x, 1, 0, y, 1)
+    }
+
     /// `choleskySolve` in single precision (same layout trick, same errors).
     public static func choleskySolve(n: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) throws {
         let lower = Int8(UInt8(ascii: "L"))
