@@ -5,20 +5,20 @@
 ///
 /// At Netflix scale (100.5M ratings) the two layouts take about 2 GB.
 public struct RatingMatrix: Sendable, Equatable {
-    public let customerIDs: [Int64]
-    public let movieIDs: [Int64]
+    public internal(set) var customerIDs: [Int64]
+    public internal(set) var movieIDs: [Int64]
 
     /// CSR: the ratings of customer `c` are at `customerStart[c] ..< customerStart[c + 1]`.
-    public let customerStart: [Int]
-    public let customerMovie: [Int32]
-    public let customerRating: [Float]
+    public internal(set) var customerStart: [Int]
+    public internal(set) var customerMovie: [Int32]
+    public internal(set) var customerRating: [Float]
     /// Days since 1970-01-01, for temporal splits.
-    public let customerDay: [Int32]
+    public internal(set) var customerDay: [Int32]
 
     /// CSC: the ratings of movie `m` are at `movieStart[m] ..< movieStart[m + 1]`.
-    public let movieStart: [Int]
-    public let movieCustomer: [Int32]
-    public let movieRating: [Float]
+    public internal(set) var movieStart: [Int]
+    public internal(set) var movieCustomer: [Int32]
+    public internal(set) var movieRating: [Float]
 
     public var customerCount: Int { customerIDs.count }
     public var movieCount: Int { movieIDs.count }

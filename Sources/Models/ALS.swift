@@ -3,9 +3,20 @@ import Foundation
 
 /// Parameters of explicit-feedback ALS on the bias residuals.
 public struct ALSConfiguration: Sendable, Equatable {
+    /// How the customer and movie biases are treated.
+    public enum BiasMode: String, Sendable, CaseIterable {
+        /// The damped biases of the features stay fixed; ALS fits their residuals.
+        case fixed
+        /// The biases start from the features and are re-solved with the factors
+        /// in every half-sweep: each row solves for [p_u, b_u] against [q_i, 1]
+        /// (the classic augmented-vector trick), so the fitted model has exactly
+        /// the planted form μ + b_u + b_i + p_u·q_i.
+        case joint
+    }
+
     /// Number of latent factors k, 1…1000.
     public var rank = 10
-    /// λ in the ALS-WR penalty λ·(n_u‖p_u‖² + n_i‖q_i‖²), > 0.
+    /// λ in the ALS-WR penalty λ·(n_u‖p_u‖² + n_i‖q_i‖²), > 0. In joint mode the bias shares it.
     public var regularization = 0.05
     /// Full sweeps (customers, then movies), ≥ 1.
     public var iterations = 10
@@ -13,6 +24,8 @@ public struct ALSConfiguration: Sendable, Equatable {
     public var seed: UInt64 = 42
     /// Worker threads for the per-row solves, ≥ 1. OpenBLAS runs single-threaded inside them.
     public var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// Fixed or jointly learned biases (default joint: it predicts better; see experiments/RESULTS.md).
+    public var biases = BiasMode.joint
 
     public init() {}
 
@@ -22,6 +35,11 @@ public struct ALSConfiguration: Sendable, Equatable {
         guard regularization > 0, regularization.isFinite else { throw fail("regularization must be > 0, got \(regularization)") }
         guard iterations >= 1 else { throw fail("iterations must be at least 1, got \(iterations)") }
         guard threads >= 1 else { throw fail("threads must be at least 1, got \(threads)") }
+    }
+
+    /// The parameters as a JSON object (model files, model_runs).
+    public var json: String {
+        "{\"biases\": \"\(biases.rawValue)\", \"iterations\": \(iterations), \"rank\": \(rank), \"regularization\": \(regularization), \"seed\": \(seed), \"threads\": \(threads)}"
     }
 }
 
@@ -38,103 +56,125 @@ public enum ALSError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// A fitted ALS model: r̂_ui = clip(μ + b_u + b_i + p_u·q_i).
-public struct ALSModel: Sendable {
-    public let biases: BiasModel
-    public let rank: Int
-    /// customers × rank, row-major, single precision (as Spark MLlib and implicit keep them).
-    public let customerFactors: [Float]
-    /// movies × rank, row-major.
-    public let movieFactors: [Float]
-
-    /// The unclipped prediction for dense indexes.
-    public func score(customer: Int, movie: Int) -> Double {
-        var dot: Float = 0
-        for f in 0..<rank { dot += customerFactors[customer * rank + f] * movieFactors[movie * rank + f] }
-        return biases.baseline(customer: customer, movie: movie) + Double(dot)
-    }
-}
-
 /// What one ALS iteration did.
-public struct ALSIteration: Sendable {
+public struct ALSIteration: Sendable, Codable {
     public var iteration: Int
+    /// RMSE of the clipped predictions on the training ratings.
     public var trainRMSE: Double
+    /// The same on the validation ratings, when the fit was given some.
+    public var validationRMSE: Double?
+    /// Seconds of the two half-sweeps (the RMSEs are not counted).
     public var seconds: Double
 }
 
 /// Alternating least squares with weighted-λ regularization (ALS-WR; Zhou,
 /// Wilkinson, Schreiber & Pan, "Large-scale Parallel Collaborative Filtering
-/// for the Netflix Prize", AAIM 2008), fitted to the residuals of a fixed
-/// bias model (r_ui − μ − b_u − b_i) rather than to raw ratings.
+/// for the Netflix Prize", AAIM 2008), on the residuals r_ui − μ − b_u − b_i.
 ///
 /// Each half-sweep solves, for every row u with rated set I(u) (n_u = |I(u)|),
 ///
 ///     (Q_Iᵀ Q_I + λ n_u E) p_u = Q_Iᵀ r_I
 ///
 /// where Q_I gathers the fixed side's factor rows. QᵀQ is built with BLAS
-/// `dsyrk` on the gathered rows and solved by Cholesky (`dpotrf`/`dpotrs`);
+/// `ssyrk` on the gathered rows and solved by Cholesky (`spotrf`/`spotrs`);
 /// rows are spread over worker threads with per-thread scratch. A row's
 /// solution depends only on the fixed side, so results do not depend on how
 /// rows are spread: the same seed gives the same bits on any thread count.
+///
+/// Deviation from the paper: with `BiasMode.joint` each row's unknowns are
+/// [p_u, b_u] and the fixed rows are [q_i, 1] with targets r_ui − μ − b_i, so
+/// the biases are re-estimated with the factors instead of staying fixed
+/// (Koren, Bell & Volinsky 2009 learn them jointly too, by SGD).
 public struct ALSTrainer: Sendable {
     public let configuration: ALSConfiguration
 
     public init(_ configuration: ALSConfiguration) { self.configuration = configuration }
 
-    public func fit(_ matrix: RatingMatrix, biases: BiasModel,
-                    onIteration: ((ALSIteration) -> Void)? = nil) throws -> ALSModel {
+    /// Fits on `matrix` (the train part), starting from `biases`.
+    /// - Parameters:
+    ///   - validation: ratings to report an RMSE on after every iteration (indexes of `matrix`).
+    ///   - dataVersion, splitID: recorded in the model for provenance.
+    public func fit(_ matrix: RatingMatrix, biases: BiasModel, scale: RatingScale = .netflix, dataVersion: String = "",
+                    splitID: Int = 0, validation: HeldOutRatings? = nil,
+                    onIteration: ((ALSIteration) -> Void)? = nil) throws -> FactorModel {
         try configuration.validate()
         let k = configuration.rank
+        let joint = configuration.biases == .joint
+        let width = joint ? k + 2 : k
         Linalg.setBLASThreads(1)
 
-        // Residuals in both layouts, in the order of their rating arrays.
+        // Targets in both layouts, in the order of their rating arrays: the
+        // residual of the fixed biases, or of μ alone when biases are learned.
+        func target(_ rating: Float, _ c: Int, _ m: Int) -> Float {
+            Float(joint ? Double(rating) - biases.globalMean : Double(rating) - biases.baseline(customer: c, movie: m))
+        }
         var byCustomer = [Float](repeating: 0, count: matrix.count)
         for c in 0..<matrix.customerCount {
             for s in matrix.customerStart[c]..<matrix.customerStart[c + 1] {
-                byCustomer[s] = Float(Double(matrix.customerRating[s]) - biases.baseline(customer: c, movie: Int(matrix.customerMovie[s])))
+                byCustomer[s] = target(matrix.customerRating[s], c, Int(matrix.customerMovie[s]))
             }
         }
         var byMovie = [Float](repeating: 0, count: matrix.count)
         for m in 0..<matrix.movieCount {
             for s in matrix.movieStart[m]..<matrix.movieStart[m + 1] {
-                byMovie[s] = Float(Double(matrix.movieRating[s]) - biases.baseline(customer: Int(matrix.movieCustomer[s]), movie: m))
+                byMovie[s] = target(matrix.movieRating[s], Int(matrix.movieCustomer[s]), m)
             }
         }
 
+        // Rows are [q_i] (fixed) or [q_i, 1, b_i] (joint), starting from the features' biases.
         var generator = SeededGenerator(seed: configuration.seed)
-        let scale = 1 / Double(k).squareRoot()
-        var movieFactors = (0..<(matrix.movieCount * k)).map { _ in Float(generator.nextGaussian() * 0.1 * scale) }
-        var customerFactors = [Float](repeating: 0, count: matrix.customerCount * k)
+        let scale0 = 1 / Double(k).squareRoot()
+        var movieRows = [Float](repeating: 0, count: matrix.movieCount * width)
+        for m in 0..<matrix.movieCount {
+            for f in 0..<k { movieRows[m * width + f] = Float(generator.nextGaussian() * 0.1 * scale0) }
+            if joint {
+                movieRows[m * width + k] = 1
+                movieRows[m * width + k + 1] = Float(biases.movieBias[m])
+            }
+        }
+        var customerRows = [Float](repeating: 0, count: matrix.customerCount * width)
+
+        let threads = configuration.threads, lambda = configuration.regularization
+        var model = FactorModel(kind: "als", parameters: configuration.json, dataVersion: dataVersion, splitID: splitID,
+                                scale: scale, customerIDs: matrix.customerIDs, movieIDs: matrix.movieIDs,
+                                globalMean: biases.globalMean, customerBias: biases.customerBias.map { Float($0) },
+                                movieBias: biases.movieBias.map { Float($0) }, rank: k,
+                                customerFactors: [Float](repeating: 0, count: matrix.customerCount * k),
+                                movieFactors: [Float](repeating: 0, count: matrix.movieCount * k),
+                                customerTrainCount: (0..<matrix.customerCount).map { Int32(matrix.customerStart[$0 + 1] - matrix.customerStart[$0]) })
+        func unpack() {
+            for c in 0..<matrix.customerCount {
+                for f in 0..<k { model.customerFactors[c * k + f] = customerRows[c * width + f] }
+                if joint { model.customerBias[c] = customerRows[c * width + k + 1] }
+            }
+            for m in 0..<matrix.movieCount {
+                for f in 0..<k { model.movieFactors[m * k + f] = movieRows[m * width + f] }
+                if joint { model.movieBias[m] = movieRows[m * width + k + 1] }
+            }
+        }
 
         for iteration in 1...configuration.iterations {
             let started = Date()
             try HalfSweep(rows: matrix.customerCount, start: matrix.customerStart, partner: matrix.customerMovie,
-                          residual: byCustomer, rank: k, regularization: configuration.regularization,
-                          threads: configuration.threads).solve(fixed: movieFactors, into: &customerFactors)
+                          residual: byCustomer, rank: k, regularization: lambda, threads: threads,
+                          jointBias: joint).solve(fixed: movieRows, into: &customerRows)
             try HalfSweep(rows: matrix.movieCount, start: matrix.movieStart, partner: matrix.movieCustomer,
-                          residual: byMovie, rank: k, regularization: configuration.regularization,
-                          threads: configuration.threads).solve(fixed: customerFactors, into: &movieFactors)
-            guard customerFactors.allSatisfy(\.isFinite), movieFactors.allSatisfy(\.isFinite) else {
+                          residual: byMovie, rank: k, regularization: lambda, threads: threads,
+                          jointBias: joint).solve(fixed: customerRows, into: &movieRows)
+            guard customerRows.allSatisfy(\.isFinite), movieRows.allSatisfy(\.isFinite) else {
                 throw ALSError.nonFiniteFactors(iteration: iteration)
             }
-            // The sweep's time, not the report's: the train RMSE below is extra work.
+            // The sweep's time, not the report's: the RMSEs below are extra work.
             let seconds = Date().timeIntervalSince(started)
             if let onIteration {
-                var squared = 0.0
-                for c in 0..<matrix.customerCount {
-                    for s in matrix.customerStart[c]..<matrix.customerStart[c + 1] {
-                        let m = Int(matrix.customerMovie[s])
-                        var dot: Float = 0
-                        for f in 0..<k { dot += customerFactors[c * k + f] * movieFactors[m * k + f] }
-                        let error = Double(byCustomer[s] - dot)
-                        squared += error * error
-                    }
-                }
-                onIteration(ALSIteration(iteration: iteration, trainRMSE: (squared / Double(max(1, matrix.count))).squareRoot(),
-                                         seconds: seconds))
+                unpack()
+                let train = Evaluation.trainRMSE(model, on: matrix, threads: threads)
+                let validationRMSE = validation.map { Evaluation.metrics(model, on: $0, trainedOn: matrix).rmse }
+                onIteration(ALSIteration(iteration: iteration, trainRMSE: train, validationRMSE: validationRMSE, seconds: seconds))
             }
         }
-        return ALSModel(biases: biases, rank: k, customerFactors: customerFactors, movieFactors: movieFactors)
+        unpack()
+        return model
     }
 }
 
@@ -148,9 +188,17 @@ struct HalfSweep {
     let rank: Int
     let regularization: Double
     let threads: Int
+    /// Rows are [factors, 1, bias]: solve for [p, b] against the fixed rows'
+    /// [q, 1], after taking the fixed rows' own biases off the targets.
+    var jointBias = false
+
+    /// Floats per stored row.
+    var width: Int { jointBias ? rank + 2 : rank }
+    /// Unknowns per row solve.
+    var unknowns: Int { jointBias ? rank + 1 : rank }
 
     func solve(fixed: [Float], into solved: inout [Float]) throws {
-        let k = rank
+        let k = unknowns, w = width
         let longest = (0..<rows).reduce(0) { max($0, start[$1 + 1] - start[$1]) }
         let chunk = 64
         let chunks = (rows + chunk - 1) / chunk
@@ -172,7 +220,12 @@ struct HalfSweep {
                             failure.record(error)
                             return
                         }
-                        for f in 0..<k { out[row * k + f] = rhs[f] }
+                        for f in 0..<k { out[row * w + f] = rhs[f] }
+                        if jointBias {
+                            // [p, b] → [p, 1, b]
+                            out[row * w + k] = rhs[k - 1]
+                            out[row * w + k - 1] = 1
+                        }
                     }
                 }
             }
@@ -184,7 +237,7 @@ struct HalfSweep {
     @inline(__always)
     func solveRow(_ row: Int, fixed: [Float], gathered: inout [Float], targets: inout [Float],
                   normal: inout [Float], rhs: inout [Float]) throws {
-        let k = rank
+        let k = unknowns, w = width, joint = jointBias
         let n = start[row + 1] - start[row]
         guard n > 0 else {
             for f in 0..<k { rhs[f] = 0 }
@@ -201,8 +254,8 @@ struct HalfSweep {
                             let source = fixed.baseAddress!, destination = gathered.baseAddress!
                             for j in 0..<n {
                                 let p = Int(partner[first + j])
-                                (destination + j * k).update(from: source + p * k, count: k)
-                                targets[j] = residual[first + j]
+                                (destination + j * k).update(from: source + p * w, count: k)
+                                targets[j] = joint ? residual[first + j] - source[p * w + k] : residual[first + j]
                             }
                         }
                     }

@@ -19,6 +19,7 @@ public struct RecsysHome: Sendable {
     public var postgres: URL { url.appendingPathComponent("postgres", isDirectory: true) }
     public var logs: URL { url.appendingPathComponent("logs", isDirectory: true) }
     public var cache: URL { url.appendingPathComponent("cache", isDirectory: true) }
+    public var models: URL { url.appendingPathComponent("models", isDirectory: true) }
 }
 
 /// Which database a command talks to, decided once:

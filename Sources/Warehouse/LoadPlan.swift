@@ -47,6 +47,11 @@ public struct SafetyRefusal: Error, CustomStringConvertible, Sendable {
     public var reason: String
     public var action: String
 
+    public init(reason: String, action: String) {
+        self.reason = reason
+        self.action = action
+    }
+
     public var description: String { "\(reason)\n  what to do: \(action)" }
 }
 

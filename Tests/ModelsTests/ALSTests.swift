@@ -43,6 +43,89 @@ final class ALSTests: XCTestCase {
         for f in 0..<k { XCTAssertEqual(Double(rhs[f]), x[f], accuracy: 1e-5 * max(1, abs(x[f]))) }
     }
 
+    /// Joint mode: the fixed rows are [q, 1, b_i]; the row solve must give
+    /// [p, b_u] minimizing Σ (r − μ − b_i − b_u − p·q)² + λ n (‖p‖² + b_u²),
+    /// checked against the naive normal equations of that augmented problem;
+    /// fold-in (one customer against fixed movies) must give the same answer.
+    func testJointRowSolveMatchesAugmentedNormalEquationsAndFoldIn() throws {
+        let k = 3, n = 9, lambda = 0.05, mu = 3.5
+        var rng = SeededGenerator(seed: 11)
+        let movies = 12, w = k + 2
+        var rows = [Float](repeating: 0, count: movies * w)
+        var q = [Float](repeating: 0, count: movies * k), b = [Float](repeating: 0, count: movies)
+        for m in 0..<movies {
+            for f in 0..<k { q[m * k + f] = Float(rng.nextGaussian()); rows[m * w + f] = q[m * k + f] }
+            b[m] = Float(rng.nextGaussian() * 0.3)
+            rows[m * w + k] = 1
+            rows[m * w + k + 1] = b[m]
+        }
+        let partners: [Int32] = (0..<n).map { Int32(($0 * 5) % movies) }
+        let ratings = (0..<n).map { _ in Float(1 + rng.next() % 5) }
+        let residual = ratings.map { $0 - Float(mu) }
+        let sweep = HalfSweep(rows: 1, start: [0, n], partner: partners, residual: residual, rank: k,
+                              regularization: lambda, threads: 1, jointBias: true)
+        var gathered = [Float](repeating: 0, count: n * (k + 1)), targets = [Float](repeating: 0, count: n)
+        var normal = [Float](repeating: 0, count: (k + 1) * (k + 1)), rhs = [Float](repeating: 0, count: k + 1)
+        try sweep.solveRow(0, fixed: rows, gathered: &gathered, targets: &targets, normal: &normal, rhs: &rhs)
+
+        let d = k + 1
+        var a = [[Double]](repeating: [Double](repeating: 0, count: d + 1), count: d)
+        func feature(_ t: Int, _ i: Int) -> Double { i < k ? Double(q[Int(partners[t]) * k + i]) : 1 }
+        for i in 0..<d {
+            for j in 0..<d { for t in 0..<n { a[i][j] += feature(t, i) * feature(t, j) } }
+            a[i][i] += lambda * Double(n)
+            for t in 0..<n { a[i][d] += feature(t, i) * (Double(ratings[t]) - mu - Double(b[Int(partners[t])])) }
+        }
+        for col in 0..<d {
+            for row in (col + 1)..<d {
+                let factor = a[row][col] / a[col][col]
+                for j in col...d { a[row][j] -= factor * a[col][j] }
+            }
+        }
+        var x = [Double](repeating: 0, count: d)
+        for i in stride(from: d - 1, through: 0, by: -1) {
+            var s = a[i][d]
+            for j in (i + 1)..<d { s -= a[i][j] * x[j] }
+            x[i] = s / a[i][i]
+        }
+        for f in 0..<d { XCTAssertEqual(Double(rhs[f]), x[f], accuracy: 1e-5 * max(1, abs(x[f]))) }
+
+        let folded = try q.withUnsafeBufferPointer { qp in
+            try b.withUnsafeBufferPointer { bp in
+                try FoldIn.customer(ratings: (0..<n).map { (partners[$0], ratings[$0]) }, movieFactors: qp, movieBias: bp,
+                                    globalMean: mu, rank: k, regularization: lambda)
+            }
+        }
+        for f in 0..<k { XCTAssertEqual(Double(folded.factors[f]), x[f], accuracy: 1e-5 * max(1, abs(x[f]))) }
+        XCTAssertEqual(Double(folded.bias), x[k], accuracy: 1e-5)
+    }
+
+    /// Planted μ + b_u + b_i + p·q + N(0, 0.1²): learning the biases jointly
+    /// recovers the model, so the held-out RMSE comes close to the noise; with
+    /// the damped biases fixed, their errors stay in the residual.
+    func testJointBiasesRecoverAPlantedBiasedModel() throws {
+        let (train, test, sigma) = planted(customers: 300, movies: 200, rank: 3, density: 0.4, sigma: 0.1, seed: 21, biased: true)
+        var config = ALSConfiguration()
+        config.rank = 3
+        config.regularization = 0.005
+        config.iterations = 15
+        let biases = BiasModel(fitting: train)
+        func rmse(_ model: FactorModel) -> Double {
+            var squared = 0.0
+            for e in test {
+                let error = model.score(customer: Int(e.customer), movie: Int(e.movie)) - Double(e.rating)
+                squared += error * error
+            }
+            return (squared / Double(test.count)).squareRoot()
+        }
+        config.biases = .joint
+        let joint = rmse(try ALSTrainer(config).fit(train, biases: biases))
+        config.biases = .fixed
+        let fixed = rmse(try ALSTrainer(config).fit(train, biases: biases))
+        XCTAssertLessThan(joint, sigma * 1.15, "joint \(joint), fixed \(fixed), noise \(sigma)")
+        XCTAssertLessThan(joint, fixed)
+    }
+
     /// Planted rank-3 structure plus N(0, 0.1²) noise on 40 % of a 300 × 200
     /// matrix; ALS at rank 3 must predict held-out entries to within 15 % of the
     /// noise level (the best any model can do is the noise itself; the
@@ -56,6 +139,7 @@ final class ALSTests: XCTestCase {
         config.rank = 3
         config.regularization = 0.01
         config.iterations = 15
+        config.biases = .fixed
         let biases = BiasModel(globalMean: 3, customerBias: .init(repeating: 0, count: train.customerCount),
                                movieBias: .init(repeating: 0, count: train.movieCount))
         var rmse: [Double] = []
@@ -98,15 +182,17 @@ final class ALSTests: XCTestCase {
     }
 
     /// Ratings 3 + p·q + noise, split 80/20 at random.
-    private func planted(customers: Int, movies: Int, rank: Int, density: Double, sigma: Double, seed: UInt64)
-        -> (RatingMatrix, [RatingMatrix.Entry], Double) {
+    private func planted(customers: Int, movies: Int, rank: Int, density: Double, sigma: Double, seed: UInt64,
+                         biased: Bool = false) -> (RatingMatrix, [RatingMatrix.Entry], Double) {
         var rng = SeededGenerator(seed: seed)
         let p = (0..<(customers * rank)).map { _ in rng.nextGaussian() * 0.7 }
         let q = (0..<(movies * rank)).map { _ in rng.nextGaussian() * 0.7 }
+        let bu = (0..<customers).map { _ in biased ? rng.nextGaussian() * 0.4 : 0 }
+        let bi = (0..<movies).map { _ in biased ? rng.nextGaussian() * 0.5 : 0 }
         var train: [RatingMatrix.Entry] = [], test: [RatingMatrix.Entry] = []
         for c in 0..<customers {
             for m in 0..<movies where Double(rng.next() >> 11) / Double(1 << 53) < density {
-                var value = 3.0
+                var value = 3.0 + bu[c] + bi[m]
                 for f in 0..<rank { value += p[c * rank + f] * q[m * rank + f] }
                 value += rng.nextGaussian() * sigma
                 let entry = RatingMatrix.Entry(customer: Int32(c), movie: Int32(m), rating: Float(value), day: 0)

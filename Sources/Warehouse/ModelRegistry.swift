@@ -1,0 +1,134 @@
+import Foundation
+
+/// The warehouse side of the models: the `model_runs` register, the
+/// `recommendations` table, and the per-customer lookups recommend needs.
+/// Values arrive as plain numbers and JSON text: the warehouse does not know
+/// the model types.
+public enum ModelRegistry {
+    /// One model_runs row.
+    public struct Run: Sendable {
+        public var model: String
+        /// JSON object text.
+        public var params: String
+        /// JSON object text: {"validation": {...}, "test": {...}}.
+        public var metrics: String
+        /// JSON array text, or nil.
+        public var iterations: String?
+        public var fitSeconds: Double
+        public var dataVersion: String
+        public var splitID: Int?
+        public var path: String?
+        public var gridID: String?
+
+        public init(model: String, params: String, metrics: String, iterations: String?, fitSeconds: Double,
+                    dataVersion: String, splitID: Int?, path: String?, gridID: String? = nil) {
+            self.model = model
+            self.params = params
+            self.metrics = metrics
+            self.iterations = iterations
+            self.fitSeconds = fitSeconds
+            self.dataVersion = dataVersion
+            self.splitID = splitID
+            self.path = path
+            self.gridID = gridID
+        }
+    }
+
+    /// Registers a run; returns its run_id.
+    public static func record(_ connection: Connection, _ run: Run) throws -> Int {
+        let result = try connection.execute("""
+            INSERT INTO model_runs (model, params, metrics, iterations, fit_seconds, data_version, split_id, path, grid_id)
+            VALUES ($1, $2::jsonb, $3::jsonb, $4::jsonb, $5, $6, $7, $8, $9) RETURNING run_id
+            """, [run.model, run.params, run.metrics, run.iterations, String(run.fitSeconds), run.dataVersion,
+                  run.splitID.map(String.init), run.path, run.gridID])
+        guard let id = result.int(0, 0) else { throw WarehouseError(.database, "model_runs returned no run_id") }
+        return id
+    }
+
+    /// Sets the file of a run (written after the run got its id, which names the file).
+    public static func setPath(_ connection: Connection, run: Int, path: String) throws {
+        _ = try connection.execute("UPDATE model_runs SET path = $1 WHERE run_id = $2", [path, String(run)])
+    }
+
+    /// A saved model: its run and file.
+    public struct SavedModel: Sendable {
+        public var runID: Int
+        public var model: String
+        public var path: String
+        public var splitID: Int?
+        public var dataVersion: String
+    }
+
+    /// Saved models, newest first; `latestPerKind` keeps the newest of each model kind.
+    public static func savedModels(_ connection: Connection, latestPerKind: Bool = false) throws -> [SavedModel] {
+        let rows = try connection.execute("""
+            SELECT run_id, model, path, split_id, data_version FROM model_runs
+            WHERE path IS NOT NULL ORDER BY run_id DESC
+            """).rows
+        var seen = Set<String>()
+        var out: [SavedModel] = []
+        for r in rows {
+            guard let id = Int(r[0] ?? ""), let model = r[1], let path = r[2] else { continue }
+            if latestPerKind { guard seen.insert(model).inserted else { continue } }
+            out.append(SavedModel(runID: id, model: model, path: path, splitID: r[3].flatMap { Int($0) }, dataVersion: r[4] ?? ""))
+        }
+        return out
+    }
+
+    /// The run that saved the file at `path`, if one did.
+    public static func run(forPath path: String, _ connection: Connection) throws -> Int? {
+        try connection.execute("SELECT max(run_id) FROM model_runs WHERE path = $1", [path]).scalar().flatMap { Int($0) }
+    }
+
+    /// Replaces the recommendations of `run` with `rows` (customer_key, position, movie_key, predicted rating),
+    /// in one transaction; returns the rows written.
+    public static func replaceRecommendations(_ connection: Connection, run: Int,
+                                              _ write: (_ emit: (Int, Int, Int, Double) throws -> Void) throws -> Void) throws -> Int {
+        try connection.transaction {
+            _ = try connection.execute("DELETE FROM recommendations WHERE run_id = $1", [String(run)])
+            return try connection.copyIn("COPY recommendations (run_id, customer_key, position, movie_key, predicted_rating) FROM STDIN") { out in
+                let prefix = "\(run)\t"
+                try write { customer, position, movie, rating in
+                    try out.write(prefix + "\(customer)\t\(position)\t\(movie)\t\(rating)\n")
+                }
+            }
+        }
+    }
+
+    /// A customer as the warehouse knows them now.
+    public struct Customer: Sendable {
+        public var key: Int
+        /// Every current rating: (movie_id, rating).
+        public var ratings: [(movieID: Int64, rating: Double)]
+    }
+
+    /// The customer with source id `id`, or nil when the warehouse has none.
+    public static func customer(id: Int64, _ connection: Connection) throws -> Customer? {
+        guard let key = try connection.execute("SELECT customer_key FROM dim_customer WHERE customer_id = $1", [String(id)])
+            .scalar().flatMap({ Int($0) }) else { return nil }
+        let rows = try connection.execute("""
+            SELECT m.movie_id, f.rating FROM fact_ratings f JOIN dim_movie m ON m.movie_key = f.movie_key
+            WHERE f.customer_key = $1
+            """, [String(key)]).rows
+        return Customer(key: key, ratings: rows.compactMap { r in
+            guard let m = Int64(r[0] ?? ""), let v = Double(r[1] ?? "") else { return nil }
+            return (m, v)
+        })
+    }
+
+    /// Title and release year of movies by source id.
+    public static func titles(_ ids: [Int64], _ connection: Connection) throws -> [Int64: (title: String, year: Int?)] {
+        guard !ids.isEmpty else { return [:] }
+        let list = "{" + ids.map(String.init).joined(separator: ",") + "}"
+        var out: [Int64: (String, Int?)] = [:]
+        for r in try connection.execute("SELECT movie_id, title, release_year FROM dim_movie WHERE movie_id = ANY($1::bigint[])", [list]).rows {
+            if let id = Int64(r[0] ?? "") { out[id] = (r[1] ?? "", r[2].flatMap { Int($0) }) }
+        }
+        return out
+    }
+
+    /// The data version of the complete load, or nil when there is none.
+    public static func dataVersion(_ connection: Connection) throws -> String? {
+        try connection.execute("SELECT data_version FROM etl_run WHERE finished_at IS NOT NULL").scalar()
+    }
+}
