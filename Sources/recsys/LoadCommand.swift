@@ -114,11 +114,17 @@ enum TextTable {
                 let pad = String(repeating: " ", count: widths[i] - cell.count)
                 return r > 0 && isNumber(cell) ? pad + cell : cell + pad
             }
-            lines.append(cells.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+            lines.append(trimmingTrailingSpaces(cells.joined(separator: "  ")))
             if r == 0 {
-                lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+                lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    private static func trimmingTrailingSpaces(_ line: String) -> String {
+        var line = Substring(line)
+        while line.last == " " { line = line.dropLast() }
+        return String(line)
     }
 }

@@ -17,7 +17,8 @@ struct Recsys: ParsableCommand {
 
         Exit codes: 0 ok, 1 runtime error, 2 usage error or bad input, 3 a safety check refused to run.
         """,
-        subcommands: [DbCommand.self, GenerateCommand.self, LoadCommand.self, FeaturesCommand.self,
+        subcommands: [DbCommand.self, GenerateCommand.self, LoadCommand.self, FeaturesCommand.self, TrainCommand.self,
+                      EvaluateCommand.self, RecommendCommand.self, ExportFactorsCommand.self,
                       GraphCommand.self]
     )
 

@@ -65,10 +65,11 @@ if !cached && CommandLine.arguments.contains("--reread") {
     print(String(format: "  reading the cache again: %.1f s", Date().timeIntervalSince(t)))
 }
 
-// 3. ALS iterations. Flops per half-sweep, per row with n ratings:
-//    syrk n·k(k+1), gemv 2nk, potrf k³/3, potrs 2k².
+// 3. ALS iterations (joint biases unless --fixed-biases: k + 1 unknowns per row).
+//    Flops per half-sweep, per row with n ratings: syrk n·k(k+1), gemv 2nk, potrf k³/3, potrs 2k².
+let biasMode: ALSConfiguration.BiasMode = CommandLine.arguments.contains("--fixed-biases") ? .fixed : .joint
 func sweepFlops(_ start: [Int]) -> Double {
-    let k = Double(rank)
+    let k = Double(biasMode == .joint ? rank + 1 : rank)
     var total = 0.0
     for r in 0..<(start.count - 1) where start[r + 1] > start[r] {
         let rows = Double(start[r + 1] - start[r])
@@ -85,9 +86,10 @@ config.rank = rank
 config.iterations = iterations
 config.threads = threads
 config.regularization = 0.05
+config.biases = biasMode
 let model = try ALSTrainer(config).fit(matrix, biases: biases) { report in
     let gflops = flopsPerIteration / report.seconds / 1e9
-    print(String(format: "ALS rank %d iteration %d: %.1f s, train RMSE %.4f, %.1f GFLOP/s = %.0f%% of dgemm",
+    print("\(biasMode.rawValue) biases: " + String(format: "ALS rank %d iteration %d: %.1f s, train RMSE %.4f, %.1f GFLOP/s = %.0f%% of dgemm",
                  rank, report.iteration, report.seconds, report.trainRMSE, gflops, 100 * gflops / dgemm))
 }
 _ = model
