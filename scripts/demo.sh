@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job end to end on a fresh machine: install what is missing, build,
-# start the managed PostgreSQL, generate a sample Netflix-layout dataset, load it.
-# Sizes: RATINGS, CUSTOMERS, MOVIES (defaults below); a second run reuses both.
+# start the managed PostgreSQL, generate a sample Netflix-layout dataset, load it,
+# build features (the probe split), train ALS, evaluate it against the baselines
+# and recommend movies for one customer.
+# Sizes: RATINGS, CUSTOMERS, MOVIES (defaults below); a second run reuses the data and the load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATINGS=${RATINGS:-1000000}
@@ -28,3 +30,12 @@ elif [ $status -ne 0 ]; then
 fi
 echo
 $recsys load --status
+echo
+$recsys features --split probe
+echo
+$recsys train --model als --rank 8 --reg 0.03 --iterations 10
+echo
+$recsys evaluate
+echo
+customer=$(sed -n 2p "$data/combined_data_1.txt" | cut -d, -f1)
+$recsys recommend --customer "$customer" --top 10
