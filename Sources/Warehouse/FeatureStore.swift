@@ -54,7 +54,8 @@ public enum FeatureStore {
             break
         }
         let parts = try Splitter.assign(matrix, definition, testPairs: pairs)
-        let split = matrix.partitioned(by: parts)
+        // `consume` ends the full matrix here, so its arrays are freed while the train part is built.
+        let split = (consume matrix).partitioned(by: parts)
         let biases = BiasModel(fitting: split.train)
         let checksum = split.test.checksum(customerIDs: split.train.customerIDs, movieIDs: split.train.movieIDs)
         let seconds = Date().timeIntervalSince(started)
@@ -122,7 +123,8 @@ public enum FeatureStore {
             }
         }
         let parts = try Splitter.assign(matrix, stored.definition, testPairs: pairs)
-        let split = matrix.partitioned(by: parts)
+        // `consume` ends the full matrix here, so its arrays are freed while the train part is built.
+        let split = (consume matrix).partitioned(by: parts)
         let checksum = split.test.checksum(customerIDs: split.train.customerIDs, movieIDs: split.train.movieIDs)
         guard split.train.count == stored.trainCount, split.validation.count == stored.validationCount,
               split.test.count == stored.testCount, checksum == stored.testChecksum else {
@@ -130,8 +132,8 @@ public enum FeatureStore {
                 reason: "the split rebuilt from its definition (split \(stored.id)) is not the recorded one: train/validation/test \(split.train.count)/\(split.validation.count)/\(split.test.count) (checksum \(checksum)) vs recorded \(stored.trainCount)/\(stored.validationCount)/\(stored.testCount) (checksum \(stored.testChecksum))",
                 action: "run `recsys features` again to record a fresh split")
         }
-        var customerBias = [Double](repeating: 0, count: matrix.customerCount)
-        var movieBias = [Double](repeating: 0, count: matrix.movieCount)
+        var customerBias = [Double](repeating: 0, count: split.train.customerCount)
+        var movieBias = [Double](repeating: 0, count: split.train.movieCount)
         var customerRows = 0, movieRows = 0
         try connection.copyOut("COPY (SELECT customer_key, bias FROM feature_customer_bias WHERE split_id = \(stored.id)) TO STDOUT") { row in
             let fields = TextRow.fields(row)
@@ -147,7 +149,7 @@ public enum FeatureStore {
                 movieRows += 1
             }
         }
-        guard customerRows == matrix.customerCount, movieRows == matrix.movieCount else {
+        guard customerRows == split.train.customerCount, movieRows == split.train.movieCount else {
             throw SafetyRefusal(reason: "the bias tables of split \(stored.id) are incomplete (\(customerRows) customers, \(movieRows) movies)",
                                 action: "run `recsys features` again")
         }

@@ -134,8 +134,11 @@ CREATE TABLE IF NOT EXISTS feature_split (
     created_at           timestamptz      NOT NULL DEFAULT now()
 );
 
+-- The per-row tables below name their split (or run) without a foreign key:
+-- a key check per row made writing 1.9M rows take 20 s at Netflix scale, and
+-- recsys only ever appends the parent row first, in the same transaction.
 CREATE TABLE IF NOT EXISTS feature_split_pair (
-    split_id      integer NOT NULL REFERENCES feature_split ON DELETE CASCADE,
+    split_id      integer NOT NULL,
     customer_key  integer NOT NULL,
     movie_key     integer NOT NULL,
     PRIMARY KEY (split_id, customer_key, movie_key)
@@ -143,7 +146,7 @@ CREATE TABLE IF NOT EXISTS feature_split_pair (
 
 -- The biases of the newest split (fitted on its train part only).
 CREATE TABLE IF NOT EXISTS feature_customer_bias (
-    split_id      integer          NOT NULL REFERENCES feature_split ON DELETE CASCADE,
+    split_id      integer          NOT NULL,
     customer_key  integer          NOT NULL,
     bias          double precision NOT NULL,
     ratings       integer          NOT NULL,        -- train ratings behind the bias
@@ -151,7 +154,7 @@ CREATE TABLE IF NOT EXISTS feature_customer_bias (
 );
 
 CREATE TABLE IF NOT EXISTS feature_movie_bias (
-    split_id   integer          NOT NULL REFERENCES feature_split ON DELETE CASCADE,
+    split_id   integer          NOT NULL,
     movie_key  integer          NOT NULL,
     bias       double precision NOT NULL,
     ratings    integer          NOT NULL,
@@ -178,13 +181,19 @@ CREATE TABLE IF NOT EXISTS model_runs (
 
 -- The top-N of every customer (recsys recommend --all), from one model run.
 CREATE TABLE IF NOT EXISTS recommendations (
-    run_id           integer          NOT NULL REFERENCES model_runs ON DELETE CASCADE,
+    run_id           integer          NOT NULL,     -- model_runs.run_id (no key check per row: 4.8M rows at Netflix scale)
     customer_key     integer          NOT NULL,
     position         smallint         NOT NULL,     -- 1 = best
     movie_key        integer          NOT NULL,
     predicted_rating double precision NOT NULL,
     PRIMARY KEY (run_id, customer_key, position)
 );
+
+-- Warehouses made before the per-row key checks were dropped.
+ALTER TABLE feature_split_pair DROP CONSTRAINT IF EXISTS feature_split_pair_split_id_fkey;
+ALTER TABLE feature_customer_bias DROP CONSTRAINT IF EXISTS feature_customer_bias_split_id_fkey;
+ALTER TABLE feature_movie_bias DROP CONSTRAINT IF EXISTS feature_movie_bias_split_id_fkey;
+ALTER TABLE recommendations DROP CONSTRAINT IF EXISTS recommendations_run_id_fkey;
 
 -- ---------------------------------------------------------------------------
 -- Graph analyses (recsys graph).
