@@ -43,6 +43,59 @@ final class ALSTests: XCTestCase {
         for f in 0..<k { XCTAssertEqual(Double(rhs[f]), x[f], accuracy: 1e-5 * max(1, abs(x[f]))) }
     }
 
+    /// The same row solve against a direct dense least-squares solve of the
+    /// ridge problem min ‖G p − r‖² + λ n ‖p‖², i.e. ordinary least squares on
+    /// the stacked system [G; √(λn) E] p ≈ [r; 0], by Householder QR in double
+    /// precision — no normal equations formed.
+    func testRowSolveMatchesADirectLeastSquaresSolve() throws {
+        let k = 5, n = 17, lambda = 0.03
+        var rng = SeededGenerator(seed: 12)
+        let fixed = (0..<(30 * k)).map { _ in Float(rng.nextGaussian()) }
+        let partners: [Int32] = (0..<n).map { Int32(($0 * 11) % 30) }
+        let residual = (0..<n).map { _ in Float(rng.nextGaussian()) }
+        let sweep = HalfSweep(rows: 1, start: [0, n], partner: partners, residual: residual, rank: k,
+                              regularization: lambda, threads: 1)
+        var gathered = [Float](repeating: 0, count: n * k), targets = [Float](repeating: 0, count: n)
+        var normal = [Float](repeating: 0, count: k * k), rhs = [Float](repeating: 0, count: k)
+        try sweep.solveRow(0, fixed: fixed, gathered: &gathered, targets: &targets, normal: &normal, rhs: &rhs)
+
+        // A (n+k)×k and b (n+k), then Householder reflections column by column.
+        let rows = n + k
+        var a = [[Double]](repeating: [Double](repeating: 0, count: k), count: rows)
+        var b = [Double](repeating: 0, count: rows)
+        for t in 0..<n {
+            for f in 0..<k { a[t][f] = Double(fixed[Int(partners[t]) * k + f]) }
+            b[t] = Double(residual[t])
+        }
+        for f in 0..<k { a[n + f][f] = (lambda * Double(n)).squareRoot() }
+        for col in 0..<k {
+            var norm = 0.0
+            for r in col..<rows { norm += a[r][col] * a[r][col] }
+            norm = norm.squareRoot()
+            let alpha = a[col][col] > 0 ? -norm : norm
+            var v = [Double](repeating: 0, count: rows)
+            for r in col..<rows { v[r] = a[r][col] }
+            v[col] -= alpha
+            let vv = v[col...].reduce(0) { $0 + $1 * $1 }
+            guard vv > 0 else { continue }
+            for j in col..<k {
+                var dot = 0.0
+                for r in col..<rows { dot += v[r] * a[r][j] }
+                for r in col..<rows { a[r][j] -= 2 * dot / vv * v[r] }
+            }
+            var dot = 0.0
+            for r in col..<rows { dot += v[r] * b[r] }
+            for r in col..<rows { b[r] -= 2 * dot / vv * v[r] }
+        }
+        var x = [Double](repeating: 0, count: k)
+        for i in stride(from: k - 1, through: 0, by: -1) {
+            var s = b[i]
+            for j in (i + 1)..<k { s -= a[i][j] * x[j] }
+            x[i] = s / a[i][i]
+        }
+        for f in 0..<k { XCTAssertEqual(Double(rhs[f]), x[f], accuracy: 1e-5 * max(1, abs(x[f]))) }
+    }
+
     /// Joint mode: the fixed rows are [q, 1, b_i]; the row solve must give
     /// [p, b_u] minimizing Σ (r − μ − b_i − b_u − p·q)² + λ n (‖p‖² + b_u²),
     /// checked against the naive normal equations of that augmented problem;
