@@ -1,1 +1,0 @@
-// Co-rating networks, community detection and centrality arrive with issue 5.

@@ -1,0 +1,104 @@
+import Features
+import Foundation
+
+/// Louvain community detection: multi-level modularity optimisation
+/// (Blondel, Guillaume, Lambiotte & Lefebvre, "Fast unfolding of communities
+/// in large networks", J. Stat. Mech. 2008), with a resolution γ.
+///
+/// Each level has two phases:
+/// 1. *Local moving*: every node, in a seeded random order, moves to the
+///    neighbouring community with the largest modularity gain
+///        ΔQ ∝ k_{v,C} − γ · Σ_tot(C) · k_v / 2m
+///    (k_{v,C}: weight from v to C; Σ_tot(C): strengths in C without v), if
+///    that beats staying; sweeps repeat until a sweep moves nothing.
+/// 2. *Aggregation*: each community becomes one node, edge weights summed.
+/// Levels repeat until one moves nothing or raises modularity by no more than
+/// `threshold` — as NetworkX's `louvain_communities`, whose level loop and
+/// tie rule (the first strictly better community, in neighbour order) this
+/// follows. Louvain can leave a community internally disconnected (Traag et
+/// al. 2019, Fig. 2); `Leiden` cannot.
+public struct Louvain: Sendable {
+    public let configuration: CommunityConfiguration
+
+    public init(_ configuration: CommunityConfiguration = .init()) {
+        self.configuration = configuration
+    }
+
+    public func run(_ graph: WeightedGraph, progress: ((String) -> Void)? = nil) throws -> Partition {
+        try configuration.validate()
+        return configuration.bestOfRestarts { seed in once(graph, seed: seed, progress: progress) }
+    }
+
+    func once(_ graph: WeightedGraph, seed: UInt64, progress: ((String) -> Void)?) -> Partition {
+        let n = graph.nodeCount
+        let gamma = configuration.resolution
+        var membership = (0..<Int32(n)).map { $0 }
+        guard graph.totalWeight > 0 else { return Partition(graph: graph, labels: membership, resolution: gamma) }
+        let twoM = 2 * graph.totalWeight
+        var level = LevelGraph(graph)
+        var nodeOf = membership          // original node → node of the current level
+        var rng = SeededGenerator(seed: seed)
+        var modularity = Modularity.of(graph, membership: membership, resolution: gamma)
+        var levels = 0
+        let started = Date()
+        while levels < configuration.maxLevels {
+            var community = (0..<Int32(level.nodeCount)).map { $0 }
+            let moves = Self.moveNodes(level, &community, twoM: twoM, resolution: gamma, order: rng.permutation(level.nodeCount))
+            if moves == 0 { break }
+            let k = densify(&community)
+            levels += 1
+            membership = nodeOf.map { community[Int($0)] }
+            let q = Modularity.of(graph, membership: membership, resolution: gamma)
+            progress?(String(format: "louvain level %d: %d nodes → %d communities, modularity %.6f (%.1f s)",
+                             levels, level.nodeCount, k, q, Date().timeIntervalSince(started)))
+            let gain = q - modularity
+            modularity = q
+            if gain <= configuration.threshold { break }
+            level = level.aggregated(by: community, groups: k)
+            nodeOf = membership
+        }
+        return Partition(graph: graph, labels: membership, resolution: gamma, levels: levels)
+    }
+
+    /// Phase 1: sweeps of local moves until one moves nothing. Returns the moves made.
+    static func moveNodes(_ g: LevelGraph, _ community: inout [Int32], twoM: Double, resolution: Double, order: [Int32]) -> Int {
+        var total = [Double](repeating: 0, count: g.nodeCount)
+        for v in 0..<g.nodeCount { total[Int(community[v])] += g.nodeWeight[v] }
+        var toCommunity = [Double](repeating: 0, count: g.nodeCount)
+        var touched: [Int32] = []
+        var moves = 0
+        var sweeps = 0
+        while sweeps < 10_000 {
+            sweeps += 1
+            var movedThisSweep = 0
+            for v32 in order {
+                let v = Int(v32)
+                let c0 = community[v]
+                let kv = g.nodeWeight[v]
+                touched.removeAll(keepingCapacity: true)
+                for slot in g.start[v]..<g.start[v + 1] {
+                    let c = community[Int(g.neighbor[slot])]
+                    if toCommunity[Int(c)] == 0 { touched.append(c) }
+                    toCommunity[Int(c)] += g.weight[slot]
+                }
+                total[Int(c0)] -= kv
+                let scale = resolution * kv / twoM
+                var best = c0
+                var bestGain = toCommunity[Int(c0)] - scale * total[Int(c0)]
+                for c in touched {
+                    let gain = toCommunity[Int(c)] - scale * total[Int(c)]
+                    if gain > bestGain { best = c; bestGain = gain }
+                }
+                for c in touched { toCommunity[Int(c)] = 0 }
+                total[Int(best)] += kv
+                if best != c0 {
+                    community[v] = best
+                    movedThisSweep += 1
+                }
+            }
+            moves += movedThisSweep
+            if movedThisSweep == 0 { break }
+        }
+        return moves
+    }
+}
