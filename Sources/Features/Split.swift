@@ -165,6 +165,20 @@ public enum Splitter {
         return parts
     }
 
+    /// A fold number 0..<count per rating (customer order), by a seeded hash of
+    /// the pair: K-fold cross-validation inside a train part.
+    public static func folds(_ matrix: RatingMatrix, count: Int, seed: UInt64) -> [UInt8] {
+        precondition((2...255).contains(count), "2…255 folds")
+        var folds = [UInt8](repeating: 0, count: matrix.count)
+        for c in 0..<matrix.customerCount {
+            for s in matrix.customerStart[c]..<matrix.customerStart[c + 1] {
+                let h = mix(mix(seed ^ 0xF01D &+ UInt64(bitPattern: matrix.customerIDs[c])) ^ UInt64(bitPattern: matrix.movieIDs[Int(matrix.customerMovie[s])]))
+                folds[s] = UInt8(h % UInt64(count))
+            }
+        }
+        return folds
+    }
+
     /// The slot of `target` in the ascending `values[lo..<end]`, if there.
     private static func binarySearch(_ values: [Int32], _ target: Int32, _ lo: Int, _ end: Int) -> Int? {
         var lo = lo, hi = end

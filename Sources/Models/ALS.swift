@@ -94,8 +94,11 @@ public struct ALSTrainer: Sendable {
     /// - Parameters:
     ///   - validation: ratings to report an RMSE on after every iteration (indexes of `matrix`).
     ///   - dataVersion, splitID: recorded in the model for provenance.
+    ///   - snapshots: iterations after which `snapshot` gets the model as it stands (grid
+    ///     search scores several iteration counts from one run this way).
     public func fit(_ matrix: RatingMatrix, biases: BiasModel, scale: RatingScale = .netflix, dataVersion: String = "",
                     splitID: Int = 0, validation: HeldOutRatings? = nil,
+                    snapshots: Set<Int> = [], snapshot: ((Int, FactorModel) -> Void)? = nil,
                     onIteration: ((ALSIteration) -> Void)? = nil) throws -> FactorModel {
         try configuration.validate()
         let k = configuration.rank
@@ -166,6 +169,10 @@ public struct ALSTrainer: Sendable {
             }
             // The sweep's time, not the report's: the RMSEs below are extra work.
             let seconds = Date().timeIntervalSince(started)
+            if let snapshot, snapshots.contains(iteration) {
+                unpack()
+                snapshot(iteration, model)
+            }
             if let onIteration {
                 unpack()
                 let train = Evaluation.trainRMSE(model, on: matrix, threads: threads)

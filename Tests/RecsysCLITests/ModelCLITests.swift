@@ -208,6 +208,42 @@ final class ModelCLITests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("foreign.rsm") && result.stderr.contains("not a recsys model file"), result.stderr)
     }
 
+    /// Grid search through the CLI: every candidate recorded under one grid id,
+    /// the best refitted, saved and reported with its test metrics.
+    func testGridSearchRecordsEveryCandidateAndSavesTheBest() throws {
+        let conninfo = try ownDatabase()
+        let result = try Self.run(["train", "--model", "als", "--grid", "rank=1,2;reg=0.01,0.1;iterations=3,6", "--json"], conninfo: conninfo)
+        let report = try XCTUnwrap(try json(result) as? [String: Any])
+        let candidates = try XCTUnwrap(report["candidates"] as? [[String: Any]])
+        XCTAssertEqual(candidates.count, 8)
+        let rmses = candidates.compactMap { $0["rmse"] as? Double }
+        XCTAssertEqual(rmses, rmses.sorted())
+        let best = try XCTUnwrap(report["best"] as? [String: Any])
+        XCTAssertEqual((best["params"] as? [String: Any])?["rank"] as? Int, 2, "the planted rank wins")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: try XCTUnwrap(best["model_path"] as? String)))
+        let db = try TestServer.connect(conninfo)
+        let grid = try XCTUnwrap(report["grid_id"] as? String)
+        XCTAssertEqual(try db.execute("SELECT count(*) FROM model_runs WHERE grid_id = $1 AND path IS NULL", [grid]).scalar(), "8")
+        XCTAssertEqual(try db.execute("SELECT count(*) FROM model_runs WHERE grid_id = $1 AND path IS NOT NULL", [grid]).scalar(), "1")
+        let bad = try Self.run(["train", "--grid", "rank=2;lr=0.1"], conninfo: conninfo)
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("unknown key `lr`"), bad.stderr)
+    }
+
+    /// SVD and SGD through the same command; both beat the bias-only baseline.
+    func testSVDAndSGDTrainAndBeatTheBiasBaseline() throws {
+        let conninfo = try ownDatabase()
+        try Self.check(Self.run(["features", "--split", "probe"], conninfo: conninfo), "features")
+        try Self.check(Self.run(["train", "--model", "svd", "--rank", "2"], conninfo: conninfo), "svd")
+        try Self.check(Self.run(["train", "--model", "sgd", "--rank", "2", "--iterations", "15", "--lr", "0.01"], conninfo: conninfo), "sgd")
+        let rows = try XCTUnwrap(try json(Self.run(["evaluate", "--json"], conninfo: conninfo)) as? [[String: Any]])
+        func rmse(_ prefix: String) throws -> Double {
+            try XCTUnwrap(rows.first { ($0["name"] as? String ?? "").hasPrefix(prefix) }?["rmse"] as? Double)
+        }
+        XCTAssertLessThan(try rmse("svd"), try rmse("bias"))
+        XCTAssertLessThan(try rmse("sgd"), try rmse("bias"))
+    }
+
     // MARK: - features, fold-in, cold start (each in a database of its own)
 
     /// A fresh database with the planted data loaded.
