@@ -42,6 +42,8 @@ public struct LoadReport: Codable, Sendable {
     public var rejects: Int
     public var alreadyComplete: Bool
     public var totalSeconds: Double
+    /// The data-quality check run after the load (`recsys load` runs it; nil when skipped).
+    public var check: CheckReport?
 }
 
 /// The star-schema load: pre-flight, scan, dimensions, facts, post-processing.

@@ -232,5 +232,50 @@ CREATE TABLE IF NOT EXISTS graph_centrality (
     harmonic         double precision,
     PRIMARY KEY (run_id, node)
 );
+
+-- ---------------------------------------------------------------------------
+-- Analytics (recsys analytics). Materialized views over the facts, created
+-- WITH NO DATA — this file is re-applied on every connection, so creating them
+-- must cost nothing even beside 100M facts — and refreshed by the load at the
+-- end of its post-processing stage (and by `recsys analytics` when they were
+-- never filled). The plain views below read them; queried before a refresh
+-- they say "has not been populated".
+
+-- Ratings per movie and rating value: one parallel pass over fact_ratings.
+CREATE MATERIALIZED VIEW IF NOT EXISTS mv_movie_rating_counts AS
+SELECT movie_key, rating, count(*)::bigint AS ratings
+FROM fact_ratings
+GROUP BY movie_key, rating
+WITH NO DATA;
+
+-- Ratings per day and rating value: a second parallel pass. (One GROUPING SETS
+-- pass for both runs on one core and took longer: 66 s against 23 + 30 s at
+-- Netflix scale.)
+CREATE MATERIALIZED VIEW IF NOT EXISTS mv_daily_rating_counts AS
+SELECT date_key, rating, count(*)::bigint AS ratings
+FROM fact_ratings
+GROUP BY date_key, rating
+WITH NO DATA;
+
+-- Customers by their number of ratings, from dim_customer.total_ratings, which
+-- `recsys check` (customer_aggregates) proves equal to the facts: no third pass.
+CREATE MATERIALIZED VIEW IF NOT EXISTS mv_customer_activity AS
+SELECT total_ratings, count(*)::bigint AS customers
+FROM dim_customer
+GROUP BY total_ratings
+WITH NO DATA;
+
+-- Per movie: number of ratings and mean rating (movies with at least one rating).
+CREATE OR REPLACE VIEW analytics_movie AS
+SELECT m.movie_key, m.movie_id, m.title, m.release_year, s.ratings, s.mean_rating
+FROM (SELECT movie_key, sum(ratings)::bigint AS ratings, sum(rating * ratings) / sum(ratings) AS mean_rating
+      FROM mv_movie_rating_counts GROUP BY movie_key) s
+JOIN dim_movie m USING (movie_key);
+
+-- Per calendar month: number of ratings and mean rating.
+CREATE OR REPLACE VIEW analytics_month AS
+SELECT d.year, d.month, sum(r.ratings)::bigint AS ratings, sum(r.rating * r.ratings) / sum(r.ratings) AS mean_rating
+FROM mv_daily_rating_counts r JOIN dim_date d USING (date_key)
+GROUP BY d.year, d.month;
 """#
 }

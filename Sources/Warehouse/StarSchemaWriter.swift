@@ -123,7 +123,7 @@ final class StarSchemaWriter {
     /// the others.
     private func postProcess() throws -> Int {
         let started = Date()
-        progress.begin(LoadStage.postProcessing.rawValue, total: 8, unit: "steps")
+        progress.begin(LoadStage.postProcessing.rawValue, total: 9, unit: "steps")
         let session = "SET maintenance_work_mem = '2GB'; SET max_parallel_maintenance_workers = 0; SET work_mem = '256MB'"
         try connection.execute(session)
         func exists(_ sql: String) throws -> Bool { try connection.execute(sql).count > 0 }
@@ -185,6 +185,7 @@ final class StarSchemaWriter {
         try timed("statistics (ANALYZE)") {
             try connection.execute("ANALYZE dim_date; ANALYZE dim_movie; ANALYZE dim_customer; ANALYZE fact_ratings")
         }
+        try timed("analytics views (REFRESH MATERIALIZED VIEW)") { try Analytics.refresh(connection) }
         try connection.execute("RESET maintenance_work_mem; RESET max_parallel_maintenance_workers; RESET work_mem")
         // Write everything out now rather than in a checkpoint during the next
         // load. Needs superuser or pg_checkpoint; a configured database may refuse.

@@ -30,6 +30,7 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "Skip up to N bad lines into the etl_rejects table instead of stopping at the first.") var maxRejects: Int = 0
     @Flag(help: "Report each stage's state and row counts instead of loading.") var status = false
     @Flag(help: "Print one JSON document on stdout (the load report, or the status with --status).") var json = false
+    @Flag(help: "Do not run `recsys check` after a load that wrote data (two passes over the facts).") var skipCheck = false
     @OptionGroup var db: DatabaseOptions
     @Option(help: .hidden) var batchRows: Int = 2_000_000
     @Option(help: .hidden) var batchPauseMs: Int = 0
@@ -54,9 +55,18 @@ struct LoadCommand: ParsableCommand {
         options.batchRows = batchRows
         options.batchPauseMilliseconds = batchPauseMs
         let loader = Loader(database: database, options: options, logger: logger, progress: ProgressReporter(logger: logger))
-        let report = try loader.run()
-        if json { return try printJSON(report) }
-        print(Self.summary(report, log: logURL))
+        var report = try loader.run()
+        // The data-quality expectations, after a load that wrote something;
+        // a failed one makes the load exit 1, after its table.
+        if !report.alreadyComplete && !skipCheck {
+            logger.info("checking data quality (`recsys check`)…")
+            report.check = try DataQuality.run(database.connect())
+        }
+        if json { try printJSON(report) } else {
+            print(Self.summary(report, log: logURL))
+            if let check = report.check { print("\n" + CheckCommand.render(check)) }
+        }
+        if let check = report.check, !check.passed { throw CheckFailure(report: check) }
     }
 
     private func showStatus(_ database: Database) throws {

@@ -19,7 +19,7 @@ struct Recsys: ParsableCommand {
         """,
         subcommands: [DbCommand.self, GenerateCommand.self, LoadCommand.self, FeaturesCommand.self, TrainCommand.self,
                       EvaluateCommand.self, RecommendCommand.self, ExportFactorsCommand.self,
-                      GraphCommand.self]
+                      GraphCommand.self, CheckCommand.self, AnalyticsCommand.self]
     )
 
     static func main() {

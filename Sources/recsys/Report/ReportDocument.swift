@@ -1,0 +1,197 @@
+import Foundation
+
+// The report format shared by `recsys analytics`, and later `evaluate` and
+// `graph`: `--out DIR` writes
+//   report.html  one self-contained page: inline CSS and SVG, no script, no
+//                font or image from anywhere else; XHTML-well-formed (it parses
+//                as XML), readable in any browser and printable;
+//   report.md    the same content in Markdown: each chart as a link to its
+//                standalone SVG under charts/ plus the table of its data;
+//   charts/*.svg each chart on its own;
+//   <name>.json  every figure, for scripts (the command's --json document).
+//
+// Usage: build a `Report` of sections holding blocks (paragraphs, key
+// figures, tables, charts — see Charts.swift), then `write(to:json:)`.
+
+/// A table of text cells; the first row is not part of `rows`.
+struct ReportTable {
+    var header: [String]
+    var rows: [[String]]
+    /// Columns whose cells are right-aligned; nil: columns whose every cell looks numeric.
+    var numericColumns: Set<Int>? = nil
+
+    func isNumeric(_ column: Int) -> Bool {
+        if let numericColumns { return numericColumns.contains(column) }
+        let cells = rows.compactMap { column < $0.count ? $0[column] : nil }.filter { !$0.isEmpty }
+        return !cells.isEmpty && cells.allSatisfy { cell in cell.allSatisfy { $0.isNumber || ",.-–+%".contains($0) } }
+    }
+}
+
+/// A titled report of sections. Text is plain (escaped by the writers).
+struct Report {
+    enum Block {
+        case paragraph(String)
+        /// Label–value pairs, shown as a compact list of key figures.
+        case facts([(String, String)])
+        case table(ReportTable)
+        case chart(any ReportChart)
+    }
+
+    struct Section {
+        var title: String
+        var blocks: [Block]
+    }
+
+    var title: String
+    var subtitle: String?
+    var sections: [Section] = []
+
+    /// The page: XHTML-well-formed HTML5 with inline CSS and SVG.
+    func html() -> String {
+        var out = """
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8"/>
+            <meta name="viewport" content="width=device-width, initial-scale=1"/>
+            <title>\(Markup.xml(title))</title>
+            <style>
+            \(Self.css)
+            </style>
+            </head>
+            <body>
+            <header>
+            <h1>\(Markup.xml(title))</h1>
+
+            """
+        if let subtitle { out += "<p class=\"subtitle\">\(Markup.xml(subtitle))</p>\n" }
+        out += "</header>\n<nav><ol>\n"
+        for section in sections {
+            out += "<li><a href=\"#\(Markup.slug(section.title))\">\(Markup.xml(section.title))</a></li>\n"
+        }
+        out += "</ol></nav>\n<main>\n"
+        for section in sections {
+            out += "<section id=\"\(Markup.slug(section.title))\">\n<h2>\(Markup.xml(section.title))</h2>\n"
+            for block in section.blocks {
+                switch block {
+                case .paragraph(let text):
+                    out += "<p>\(Markup.xml(text))</p>\n"
+                case .facts(let pairs):
+                    out += "<dl class=\"facts\">\n"
+                    for (label, value) in pairs {
+                        out += "<div><dt>\(Markup.xml(label))</dt><dd>\(Markup.xml(value))</dd></div>\n"
+                    }
+                    out += "</dl>\n"
+                case .table(let table):
+                    out += Self.htmlTable(table)
+                case .chart(let chart):
+                    out += "<figure class=\"chart\">\n\(chart.svg(standalone: false))\n<figcaption>\(Markup.xml(chart.summary))</figcaption>\n</figure>\n"
+                }
+            }
+            out += "</section>\n"
+        }
+        return out + "</main>\n</body>\n</html>\n"
+    }
+
+    private static func htmlTable(_ table: ReportTable) -> String {
+        var out = "<table>\n<thead><tr>"
+        for (i, cell) in table.header.enumerated() {
+            out += "<th\(table.isNumeric(i) ? " class=\"num\"" : "")>\(Markup.xml(cell))</th>"
+        }
+        out += "</tr></thead>\n<tbody>\n"
+        for row in table.rows {
+            out += "<tr>"
+            for (i, cell) in row.enumerated() {
+                out += "<td\(table.isNumeric(i) ? " class=\"num\"" : "")>\(Markup.xml(cell))</td>"
+            }
+            out += "</tr>\n"
+        }
+        return out + "</tbody>\n</table>\n"
+    }
+
+    /// The Markdown version; charts link to `charts/<id>.svg`.
+    func markdown() -> String {
+        var out = "# \(Markup.markdown(title))\n\n"
+        if let subtitle { out += "\(Markup.markdown(subtitle))\n\n" }
+        for section in sections {
+            out += "## \(Markup.markdown(section.title))\n\n"
+            for block in section.blocks {
+                switch block {
+                case .paragraph(let text):
+                    out += "\(Markup.markdown(text))\n\n"
+                case .facts(let pairs):
+                    out += pairs.map { "- **\(Markup.markdown($0.0))**: \(Markup.markdown($0.1))" }.joined(separator: "\n") + "\n\n"
+                case .table(let table):
+                    out += Self.markdownTable(table) + "\n"
+                case .chart(let chart):
+                    out += "![\(Markup.markdown(chart.title))](charts/\(chart.id).svg)\n\n\(Markup.markdown(chart.summary))\n\n"
+                    out += "<details><summary>data</summary>\n\n" + Self.markdownTable(chart.dataTable) + "\n</details>\n\n"
+                }
+            }
+        }
+        return out
+    }
+
+    private static func markdownTable(_ table: ReportTable) -> String {
+        var out = "| " + table.header.map(Markup.markdown).joined(separator: " | ") + " |\n"
+        out += "|" + table.header.indices.map { table.isNumeric($0) ? " ---: |" : " --- |" }.joined() + "\n"
+        for row in table.rows { out += "| " + row.map(Markup.markdown).joined(separator: " | ") + " |\n" }
+        return out
+    }
+
+    /// Every chart of the report, in order.
+    var charts: [any ReportChart] {
+        sections.flatMap(\.blocks).compactMap { if case .chart(let chart) = $0 { return chart } else { return nil } }
+    }
+
+    /// Writes report.html, report.md, charts/*.svg and `json` (as `jsonName`)
+    /// into `directory`, creating it. Returns the files written.
+    @discardableResult
+    func write(to directory: URL, json: Data, jsonName: String) throws -> [URL] {
+        let charts = directory.appendingPathComponent("charts", isDirectory: true)
+        try FileManager.default.createDirectory(at: charts, withIntermediateDirectories: true)
+        var written: [URL] = []
+        func put(_ data: Data, _ url: URL) throws {
+            try data.write(to: url, options: .atomic)
+            written.append(url)
+        }
+        try put(Data(html().utf8), directory.appendingPathComponent("report.html"))
+        try put(Data(markdown().utf8), directory.appendingPathComponent("report.md"))
+        for chart in self.charts {
+            try put(Data(("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + chart.svg(standalone: true) + "\n").utf8),
+                    charts.appendingPathComponent("\(chart.id).svg"))
+        }
+        try put(json, directory.appendingPathComponent(jsonName))
+        return written
+    }
+
+    /// System fonts only; charts scale to the page; print keeps each chart whole.
+    static let css = """
+        :root { color-scheme: light; }
+        body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #222;
+               background: #fff; max-width: 62rem; margin: 0 auto; padding: 1.5rem; line-height: 1.45; }
+        header h1 { margin-bottom: 0.2rem; }
+        .subtitle { color: #555; margin-top: 0; }
+        nav ol { columns: 2; padding-left: 1.2rem; }
+        nav a, nav a:visited { color: #2a5a8a; }
+        section { margin-top: 2rem; }
+        h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
+        dl.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(12rem, 1fr)); gap: 0.6rem; }
+        dl.facts div { border: 1px solid #ddd; border-radius: 4px; padding: 0.4rem 0.6rem; }
+        dl.facts dt { color: #555; font-size: 0.85rem; }
+        dl.facts dd { margin: 0; font-size: 1.15rem; font-variant-numeric: tabular-nums; }
+        table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.9rem; }
+        th, td { padding: 0.25rem 0.6rem; border-bottom: 1px solid #e5e5e5; text-align: left; }
+        th { border-bottom: 2px solid #bbb; }
+        .num { text-align: right; font-variant-numeric: tabular-nums; }
+        figure.chart { margin: 1rem 0; }
+        figure.chart svg { max-width: 100%; height: auto; }
+        figcaption { color: #555; font-size: 0.9rem; }
+        @media print {
+          body { max-width: none; padding: 0; }
+          nav { display: none; }
+          figure.chart, table { break-inside: avoid; }
+          section { break-before: auto; }
+        }
+        """
+}
