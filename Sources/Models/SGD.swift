@@ -141,10 +141,13 @@ public struct SGDTrainer: Sendable {
     /// - Parameters:
     ///   - validation: ratings to report an RMSE on after every epoch (indexes of `matrix`).
     ///   - dataVersion, splitID: recorded in the model for provenance.
+    ///   - snapshots: epochs after which `snapshot` gets the model as it stands (grid search
+    ///     scores several epoch counts from one run this way).
     ///   - onEpoch: called after every epoch; the RMSEs are only computed when it is given.
     /// - Throws: `SGDError.nonFiniteFactors` when an epoch diverges.
     public func fit(_ matrix: RatingMatrix, biases: BiasModel, scale: RatingScale = .netflix, dataVersion: String = "",
                     splitID: Int = 0, validation: HeldOutRatings? = nil,
+                    snapshots: Set<Int> = [], snapshot: ((Int, FactorModel) -> Void)? = nil,
                     onEpoch: ((SGDEpoch) -> Void)? = nil) throws -> FactorModel {
         try configuration.validate()
         let k = configuration.rank, threads = configuration.threads
@@ -204,6 +207,7 @@ public struct SGDTrainer: Sendable {
             }
             // The epoch's time, not the report's: the RMSEs below are extra work.
             let seconds = Date().timeIntervalSince(started)
+            if let snapshot, snapshots.contains(epoch) { snapshot(epoch, model) }
             if let onEpoch {
                 let train = Evaluation.trainRMSE(model, on: matrix, threads: threads)
                 let validationRMSE = validation.map { Evaluation.metrics(model, on: $0, trainedOn: matrix).rmse }

@@ -80,18 +80,10 @@ public enum ModelKind: String, Sendable, CaseIterable {
             c.epochs = max(int("epochs", c.epochs), snapshots.max() ?? 0)
             c.seed = settings.seed
             c.threads = settings.threads
-            // Scored at the requested epochs by refitting to each: SGD has no snapshot hook yet.
-            for epochs in snapshots.sorted() where epochs < c.epochs {
-                var shorter = c
-                shorter.epochs = epochs
-                snapshot?(epochs, try SGDTrainer(shorter).fit(train, biases: biases, scale: settings.scale,
-                                                             dataVersion: settings.dataVersion, splitID: settings.splitID))
-            }
-            let model = try SGDTrainer(c).fit(train, biases: biases, scale: settings.scale, dataVersion: settings.dataVersion,
-                                              splitID: settings.splitID, validation: validation, onEpoch: onStep.map { report in
+            return try SGDTrainer(c).fit(train, biases: biases, scale: settings.scale, dataVersion: settings.dataVersion,
+                                         splitID: settings.splitID, validation: validation, snapshots: snapshots,
+                                         snapshot: snapshot, onEpoch: onStep.map { report in
                 { report(($0.epoch, $0.trainRMSE, $0.validationRMSE, $0.seconds)) } })
-            if snapshots.contains(c.epochs) { snapshot?(c.epochs, model) }
-            return model
         }
     }
 }
