@@ -80,6 +80,33 @@ public enum ModelRegistry {
         try connection.execute("SELECT max(run_id) FROM model_runs WHERE path = $1", [path]).scalar().flatMap { Int($0) }
     }
 
+    /// The per-iteration log of a run (JSON text, as `train` recorded it), if it has one.
+    public static func iterations(run: Int, _ connection: Connection) throws -> String? {
+        try connection.execute("SELECT iterations::text FROM model_runs WHERE run_id = $1", [String(run)]).scalar()
+    }
+
+    /// The candidates of one grid search: its model and, per candidate, the
+    /// parameters and metrics (JSON text) as recorded.
+    public struct Grid: Sendable {
+        public var gridID: String
+        public var model: String
+        public var candidates: [(params: String, metrics: String)]
+    }
+
+    /// The newest grid search run on `split` of `dataVersion` (candidates only:
+    /// the refitted best, which has a file, is left out), if any.
+    public static func latestGrid(split: Int, dataVersion: String, _ connection: Connection) throws -> Grid? {
+        let rows = try connection.execute("""
+            SELECT grid_id, model, params::text, metrics::text FROM model_runs
+            WHERE grid_id = (SELECT grid_id FROM model_runs WHERE grid_id IS NOT NULL AND split_id = $1 AND data_version = $2
+                             ORDER BY run_id DESC LIMIT 1)
+              AND path IS NULL
+            ORDER BY run_id
+            """, [String(split), dataVersion]).rows
+        guard let first = rows.first, let id = first[0], let model = first[1] else { return nil }
+        return Grid(gridID: id, model: model, candidates: rows.map { ($0[2] ?? "{}", $0[3] ?? "{}") })
+    }
+
     /// Replaces the recommendations of `run` with `rows` (customer_key, position, movie_key, predicted rating),
     /// in one transaction; returns the rows written. Binary COPY: at Netflix scale (4.8M rows for a
     /// top 10) formatting the numbers as text cost more than the server's work.

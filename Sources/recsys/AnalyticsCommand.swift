@@ -52,7 +52,7 @@ struct AnalyticsCommand: ParsableCommand {
         if out == nil { print(Self.summary(report)) }
     }
 
-    static func encode(_ report: AnalyticsReport) throws -> Data {
+    static func encode<T: Encodable>(_ report: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase

@@ -39,7 +39,7 @@ struct ChartFrame {
 }
 
 /// The opening of a chart's SVG: accessible title and description, and the frame.
-private func svgOpen(_ chart: some ReportChart, frame: ChartFrame, standalone: Bool) -> String {
+func svgOpen(_ chart: some ReportChart, frame: ChartFrame, standalone: Bool) -> String {
     let ns = standalone ? " xmlns=\"http://www.w3.org/2000/svg\"" : ""
     let id = Markup.xml(chart.id)
     return """
@@ -54,7 +54,7 @@ private func svgOpen(_ chart: some ReportChart, frame: ChartFrame, standalone: B
 }
 
 /// Horizontal grid lines and labels of a value axis on the left.
-private func valueAxis(_ scale: NiceScale, frame: ChartFrame, label: String) -> String {
+func valueAxis(_ scale: NiceScale, frame: ChartFrame, label: String) -> String {
     let ppu = frame.plotHeight / (scale.max - scale.min)
     var out = "<g class=\"axis y-axis\">\n"
     for tick in scale.ticks {
@@ -68,7 +68,7 @@ private func valueAxis(_ scale: NiceScale, frame: ChartFrame, label: String) -> 
 }
 
 /// Category labels under the plot, thinned so that they do not overlap.
-private func categoryAxis(_ labels: [String], centers: [Double], frame: ChartFrame, label: String) -> String {
+func categoryAxis(_ labels: [String], centers: [Double], frame: ChartFrame, label: String) -> String {
     let slot = labels.isEmpty ? frame.plotWidth : frame.plotWidth / Double(labels.count)
     let widest = Double(labels.map(\.count).max() ?? 1) * 7 + 8
     let every = max(1, Int((widest / slot).rounded(.up)))
@@ -82,7 +82,7 @@ private func categoryAxis(_ labels: [String], centers: [Double], frame: ChartFra
     return out + "</g>\n"
 }
 
-private func plotGroup(_ scale: NiceScale, ppu: Double) -> String {
+func plotGroup(_ scale: NiceScale, ppu: Double) -> String {
     "<g class=\"plot\" data-y-min=\"\(Markup.data(scale.min))\" data-y-max=\"\(Markup.data(scale.max))\" data-pixels-per-unit=\"\(Markup.data(ppu))\">\n"
 }
 

@@ -1,0 +1,217 @@
+import Foundation
+import Models
+import Warehouse
+
+/// Everything `recsys evaluate --out` knows about one model (or baseline).
+struct EvaluatedModel: Encodable {
+    struct Iteration: Codable {
+        var iteration: Int
+        var trainRmse: Double
+        var validationRmse: Double?
+        var seconds: Double
+    }
+
+    var row: EvaluationRow
+    var runId: Int?
+    var customerDeciles: [DecileError] = []
+    var movieDeciles: [DecileError] = []
+    var distribution: RatingDistribution?
+    /// The run's per-iteration log from model_runs (empty for baselines and runs without one).
+    var iterations: [Iteration] = []
+
+    init(row: EvaluationRow, runId: Int?) {
+        self.row = row
+        self.runId = runId
+    }
+}
+
+/// metrics.json of `recsys evaluate --out`.
+struct EvaluationDocument: Encodable {
+    struct GridSearch: Encodable {
+        struct Candidate: Encodable {
+            var parameters: [String: Double]
+            var rmse: Double
+            var mae: Double?
+        }
+        var gridId: String
+        var model: String
+        /// validation or cross_validation.
+        var scoredOn: String
+        var candidates: [Candidate]
+
+        init(_ grid: ModelRegistry.Grid) {
+            gridId = grid.gridID
+            model = grid.model
+            var scored = "validation"
+            candidates = grid.candidates.compactMap { params, metrics in
+                guard let p = try? JSONSerialization.jsonObject(with: Data(params.utf8)) as? [String: Any],
+                      let m = try? JSONSerialization.jsonObject(with: Data(metrics.utf8)) as? [String: [String: Any]],
+                      let (key, values) = m.first(where: { $0.key == "validation" || $0.key == "cross_validation" }),
+                      let rmse = values["rmse"] as? Double else { return nil }
+                scored = key
+                return Candidate(parameters: p.compactMapValues { ($0 as? NSNumber)?.doubleValue }, rmse: rmse, mae: values["mae"] as? Double)
+            }
+            scoredOn = scored
+        }
+    }
+
+    var splitId: Int
+    var split: String
+    var dataVersion: String
+    var testRatings: Int
+    var trainRatings: Int
+    var rankingK: Int
+    var relevantAtLeast: Double
+    var models: [EvaluatedModel]
+    var grid: GridSearch?
+}
+
+/// The page of `recsys evaluate --out`.
+enum EvaluationReport {
+    static func page(_ d: EvaluationDocument) -> Report {
+        var report = Report(title: "Model evaluation",
+                            subtitle: "Test part of split \(d.splitId) (\(d.split)): \(Markup.grouped(d.testRatings)) ratings held out from \(Markup.grouped(d.trainRatings)) training ratings — data version \(d.dataVersion)")
+        let rows = d.models.map(\.row)
+        let best = rows.min { $0.rmse < $1.rmse }
+        let bias = rows.first { $0.name == "bias" }
+
+        // Metrics.
+        var blocks: [Report.Block] = []
+        if let best {
+            var facts: [(String, String)] = [("best model", best.name), ("its RMSE", String(format: "%.4f", best.rmse))]
+            if let bias, best.name != "bias" {
+                facts.append(("RMSE below the bias baseline", String(format: "%.2f %%", 100 * (bias.rmse - best.rmse) / bias.rmse)))
+            }
+            facts.append(("test ratings", Markup.grouped(d.testRatings)))
+            blocks.append(.facts(facts))
+        }
+        blocks.append(.paragraph("Predictions are clipped to the rating scale. A test pair whose customer or movie had no training rating is answered by the baseline μ + b_u + b_i and counted as a fallback. global_mean predicts μ for everything; bias adds the damped customer and movie biases of the features."))
+        blocks.append(.table(ReportTable(header: ["model", "RMSE", "MAE", "MAPE %", "MSE", "ratings", "fallbacks"],
+                                         rows: rows.map { [$0.name, String(format: "%.4f", $0.rmse), String(format: "%.4f", $0.mae),
+                                                           String(format: "%.2f", $0.mape), String(format: "%.4f", $0.mse),
+                                                           Markup.grouped($0.n), Markup.grouped($0.fallbacks)] })))
+        blocks.append(.chart(BarChart(id: "rmse-by-model", title: "Test RMSE by model",
+                                      summary: "Root mean squared error of each model and baseline on the test part (lower is better); bars start at zero.",
+                                      xLabel: "model", yLabel: "RMSE",
+                                      bars: rows.map { .init(label: $0.name, value: $0.rmse, note: "\($0.name): RMSE \(String(format: "%.4f", $0.rmse)), MAE \(String(format: "%.4f", $0.mae))") })))
+        report.sections.append(.init(title: "Accuracy", blocks: blocks))
+
+        // Ranking.
+        let ranked = rows.filter { $0.ranking != nil }
+        if !ranked.isEmpty {
+            let k = d.rankingK
+            report.sections.append(.init(title: "Ranking quality", blocks: [
+                .paragraph("Each test customer with at least one relevant test rating (≥ \(Markup.number(d.relevantAtLeast, decimals: 1))) gets the \(k) best-scored movies they did not rate in training, as recommend serves them. Precision@\(k) = hits / \(k); recall@\(k) = hits / relevant movies; NDCG@\(k) discounts each hit by log₂(position + 1) against the best possible order; catalog coverage is the share of all movies shown to anyone. global_mean is left out: every movie ties."),
+                .table(ReportTable(header: ["model", "customers", "precision@\(k)", "recall@\(k)", "NDCG@\(k)", "catalog coverage"],
+                                   rows: ranked.map { r in
+                                       let m = r.ranking!
+                                       return [r.name, Markup.grouped(m.customers), String(format: "%.4f", m.precision), String(format: "%.4f", m.recall),
+                                               String(format: "%.4f", m.ndcg), String(format: "%.1f %%", 100 * m.coverage)]
+                                   })),
+                .chart(GroupedBarChart(id: "ranking", title: "Ranking quality at \(k)",
+                                       summary: "Precision, recall and NDCG at \(k) and catalog coverage of each model's top-\(k) lists on the test part (higher is better).",
+                                       xLabel: "measure", yLabel: "value",
+                                       categories: ["precision@\(k)", "recall@\(k)", "NDCG@\(k)", "coverage"],
+                                       series: ranked.map { r in
+                                           let m = r.ranking!
+                                           return .init(name: r.name, values: [m.precision, m.recall, m.ndcg, m.coverage])
+                                       })),
+            ]))
+        }
+
+        // Distributions: the actual ratings and each model's (not global_mean: one bar).
+        let shown = d.models.filter { $0.row.name != "global_mean" && $0.distribution != nil }
+        if let first = shown.first?.distribution {
+            let labels = first.values.map { $0 == $0.rounded() ? String(Int($0)) : String(format: "%.1f", $0) }
+            var series = [GroupedBarChart.Series(name: "actual", values: first.actual.map(Double.init))]
+            series += shown.map { .init(name: $0.row.name, values: $0.distribution!.predicted.map(Double.init)) }
+            report.sections.append(.init(title: "Actual and predicted ratings", blocks: [
+                .paragraph("How many test ratings have each value, beside how many predictions (clipped, rounded to the nearest value of the scale) each model makes there. Models regress toward the mean: they predict the extremes less often than customers give them."),
+                .chart(GroupedBarChart(id: "rating-distribution", title: "Test ratings: actual against predicted",
+                                       summary: "Count of test ratings at each value, and of each model's rounded predictions.",
+                                       xLabel: "rating", yLabel: "ratings", categories: labels, series: series, decimals: 0)),
+            ]))
+        }
+
+        // Deciles.
+        for (grouping, title, who, key) in [(\EvaluatedModel.customerDeciles, "RMSE by customer activity", "customers", "customer-activity"),
+                                            (\EvaluatedModel.movieDeciles, "RMSE by movie popularity", "movies", "movie-popularity")] {
+            let models = d.models.filter { $0.row.name != "global_mean" && !$0[keyPath: grouping].isEmpty }
+            guard let reference = models.first?[keyPath: grouping] else { continue }
+            let categories = reference.map { "\($0.decile)" }
+            let ranges = reference.map { $0.lowTrainRatings == $0.highTrainRatings ? "\($0.lowTrainRatings)" : "\($0.lowTrainRatings)–\($0.highTrainRatings)" }
+            report.sections.append(.init(title: title, blocks: [
+                .paragraph("The test \(who) ordered by their number of training ratings and cut into ten equal groups (decile 1: the fewest); each bar is a model's RMSE on the test ratings of that group. Training ratings per decile: \(zip(categories, ranges).map { "\($0) → \($1)" }.joined(separator: ", "))."),
+                .chart(GroupedBarChart(id: "rmse-by-\(key)-decile", title: "\(title) decile",
+                                       summary: "RMSE of each model on the test ratings of each decile of \(who) by training ratings (decile 1: the fewest).",
+                                       xLabel: "decile of \(who) by training ratings", yLabel: "RMSE", categories: categories,
+                                       series: models.map { .init(name: $0.row.name, values: $0[keyPath: grouping].map(\.rmse)) })),
+            ]))
+        }
+
+        // Learning curves.
+        let curves = d.models.filter { !$0.iterations.isEmpty }
+        if !curves.isEmpty {
+            var series: [MultiLineChart.Series] = []
+            var colors: [Int] = []
+            for (i, m) in curves.enumerated() {
+                series.append(.init(name: "\(m.row.name) train", points: m.iterations.map { (Double($0.iteration), $0.trainRmse) }, dashed: true))
+                colors.append(i)
+                let validation = m.iterations.compactMap { it in it.validationRmse.map { (Double(it.iteration), $0) } }
+                if !validation.isEmpty {
+                    series.append(.init(name: "\(m.row.name) validation", points: validation))
+                    colors.append(i)
+                }
+            }
+            report.sections.append(.init(title: "Learning curves", blocks: [
+                .paragraph("RMSE after each iteration (ALS sweep, SGD epoch) as train recorded it: on the training ratings (dashed) and on the validation part (solid). The gap between them is overfitting; a validation curve that turns up means too many iterations."),
+                .chart(MultiLineChart(id: "learning-curves", title: "RMSE per iteration",
+                                      summary: "Training and validation RMSE after each iteration of each model that has an iteration log.",
+                                      xLabel: "iteration", yLabel: "RMSE", series: series, colorIndex: colors)),
+            ]))
+        }
+
+        // Grid search.
+        if let grid = d.grid, !grid.candidates.isEmpty {
+            var blocks: [Report.Block] = []
+            let keys = Set(grid.candidates.flatMap(\.parameters.keys))
+            let varying = keys.filter { k in Set(grid.candidates.compactMap { $0.parameters[k] }).count > 1 }
+                .sorted { a, b in
+                    // The budget (iterations, epochs) is scored from one run: the other keys make the better axes.
+                    let budgets: Set<String> = ["iterations", "epochs"]
+                    if budgets.contains(a) != budgets.contains(b) { return !budgets.contains(a) }
+                    let na = Set(grid.candidates.compactMap { $0.parameters[a] }).count, nb = Set(grid.candidates.compactMap { $0.parameters[b] }).count
+                    return na != nb ? na > nb : a < b
+                }
+            if let rowKey = varying.first {
+                let columnKey = varying.dropFirst().first
+                let rowValues = Array(Set(grid.candidates.compactMap { $0.parameters[rowKey] })).sorted()
+                let columnValues = columnKey.map { c in Array(Set(grid.candidates.compactMap { $0.parameters[c] })).sorted() } ?? [0]
+                var cells = [Double?](repeating: nil, count: rowValues.count * columnValues.count)
+                for c in grid.candidates {
+                    guard let r = c.parameters[rowKey].flatMap({ rowValues.firstIndex(of: $0) }) else { continue }
+                    let col = columnKey.map { c.parameters[$0].flatMap { columnValues.firstIndex(of: $0) } ?? 0 } ?? 0
+                    let i = r * columnValues.count + col
+                    cells[i] = min(cells[i] ?? .infinity, c.rmse)
+                }
+                let others = varying.dropFirst(2)
+                blocks.append(.paragraph("Grid \(grid.gridId) (\(grid.model), \(grid.candidates.count) candidates), scored on \(grid.scoredOn == "validation" ? "the validation part" : "cross-validation folds of the train part") — never on the test part. Each cell is the RMSE at that \(rowKey)\(columnKey.map { " and \($0)" } ?? "")\(others.isEmpty ? "" : ", the best over \(others.joined(separator: ", "))"); darker is better."))
+                blocks.append(.chart(Heatmap(id: "grid-heatmap", title: "Grid search: \(grid.scoredOn.replacingOccurrences(of: "_", with: "-")) RMSE",
+                                             summary: "RMSE of the grid's candidates by \(rowKey)\(columnKey.map { " and \($0)" } ?? ""); the lowest is darkest.",
+                                             rowLabel: rowKey, columnLabel: columnKey ?? "", valueLabel: "RMSE",
+                                             rows: rowValues.map { Markup.data($0) },
+                                             columns: columnValues.map { columnKey == nil ? "" : Markup.data($0) },
+                                             values: cells)))
+            }
+            let sorted = grid.candidates.sorted { $0.rmse < $1.rmse }
+            let names = keys.sorted()
+            blocks.append(.table(ReportTable(header: ["#"] + names + ["RMSE", "MAE"],
+                                             rows: sorted.enumerated().map { i, c in
+                                                 [String(i + 1)] + names.map { c.parameters[$0].map { Markup.data($0) } ?? "" }
+                                                     + [String(format: "%.4f", c.rmse), c.mae.map { String(format: "%.4f", $0) } ?? ""]
+                                             }, numericColumns: Set(0...(names.count + 2)))))
+            report.sections.append(.init(title: "Grid search", blocks: blocks))
+        }
+        return report
+    }
+}
