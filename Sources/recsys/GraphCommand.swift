@@ -60,7 +60,8 @@ struct GraphCommand: ParsableCommand {
 
         Results go to graph_run, graph_community and graph_centrality (node = movie_id, customer_id or \
         the edge list's label) unless --no-store; the printout lists, per community, its size, its most \
-        central members, mean rating and release years, then each centrality's leaders.
+        central members, mean rating and release years, then each centrality's leaders. --out DIR writes \
+        the same as a report (report.html with inline SVG, report.md, graph.json).
         """
     )
 
@@ -93,6 +94,8 @@ struct GraphCommand: ParsableCommand {
     @Option(help: "Communities and leaders to print.") var show: Int = 10
     @Flag(help: "Print only: write nothing to the warehouse (with --edges, no database is needed).") var noStore = false
     @Flag(help: "Print one JSON document on stdout.") var json = false
+    @Option(help: ArgumentHelp("Write report.html, report.md, charts/ and graph.json into this folder.", valueName: "dir"))
+    var out: String?
     @OptionGroup var db: DatabaseOptions
 
     func validate() throws {
@@ -239,6 +242,11 @@ struct GraphCommand: ParsableCommand {
         seconds["total"] = Date().timeIntervalSince(started)
 
         let report = GraphReport(command: self, subject: subject, partition: partition, values: values, runID: runID, seconds: seconds)
+        if let out {
+            let directory = URL(fileURLWithPath: out, isDirectory: true)
+            let files = try GraphReportPage.page(report).write(to: directory, json: try AnalyticsCommand.encode(report), jsonName: "graph.json")
+            logger.info("wrote \(files.count) files to \(directory.path): report.html, report.md, graph.json, charts/")
+        }
         if json { return try printJSON(report) }
         print(report.text)
     }

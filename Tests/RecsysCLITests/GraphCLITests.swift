@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import TestSupport
 import Warehouse
 import XCTest
@@ -161,6 +164,51 @@ final class GraphCLITests: DatabaseTestCase {
         XCTAssertEqual(try db.execute("SELECT network, data_version FROM graph_run WHERE run_id = \(runID)").rows.first,
                        ["edges:\(file.standardizedFileURL.path)", nil])
         XCTAssertEqual(try db.int("SELECT count(DISTINCT community) FROM graph_community WHERE run_id = \(runID) AND node LIKE 'm%'"), 4)
+    }
+
+    /// graph --out: the report parses as XML, references nothing outside itself,
+    /// and its charts show what the run stored in graph_community / graph_centrality.
+    func testGraphReportShowsTheStoredCommunitiesAndLeaders() throws {
+        try loadGenerated()
+        let out = folder.appendingPathComponent("graph-report")
+        let report = try json(recsys(["graph", "--min-common", "5", "--out", out.path, "--json", "--show", "5"]))
+        let runID = try XCTUnwrap(report["run_id"] as? Int)
+        for name in ["report.html", "report.md", "graph.json", "charts/community-sizes.svg", "charts/leaders-pagerank.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), name)
+        }
+        let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertFalse(html.contains("<script") || html.contains("http://") || html.contains("https://") || html.contains("url("))
+        let document = try XMLDocument(data: Data(html.utf8), options: [])
+        func marks(_ id: String) throws -> (plot: XMLElement, marks: [XMLElement]) {
+            let svg = try XCTUnwrap(try document.nodes(forXPath: "//svg[@id='\(id)']").first, id)
+            let plot = try XCTUnwrap(try svg.nodes(forXPath: ".//g[@class='plot']").first as? XMLElement)
+            return (plot, try svg.nodes(forXPath: ".//*[@class='mark']").compactMap { $0 as? XMLElement })
+        }
+        func value(_ e: XMLElement, _ name: String) -> Double { Double(e.attribute(forName: name)?.stringValue ?? "") ?? .nan }
+
+        // Community sizes, largest first, as stored.
+        let sizes = try db.execute("SELECT count(*) FROM graph_community WHERE run_id = \(runID) GROUP BY community ORDER BY 1 DESC").rows.map { Double($0[0]!)! }
+        let bars = try marks("community-sizes")
+        XCTAssertEqual(bars.marks.map { value($0, "data-value") }, Array(sizes.prefix(20)))
+        let ppu = value(bars.plot, "data-pixels-per-unit")
+        for bar in bars.marks { XCTAssertEqual(value(bar, "height"), value(bar, "data-value") * ppu, accuracy: 0.006) }
+
+        // PageRank leaders: the five highest stored values, with the movie titles.
+        let leaders = try db.execute("""
+            SELECT m.title, c.pagerank FROM graph_centrality c JOIN dim_movie m ON m.movie_id::text = c.node
+            WHERE run_id = \(runID) ORDER BY c.pagerank DESC, m.movie_key LIMIT 5
+            """).rows
+        let pagerank = try marks("leaders-pagerank")
+        XCTAssertEqual(pagerank.marks.count, 5)
+        for (mark, row) in zip(pagerank.marks, leaders) {
+            XCTAssertEqual(value(mark, "data-value"), Double(row[1]!)!, accuracy: 1e-12)
+            XCTAssertTrue((mark.attribute(forName: "data-label")?.stringValue ?? "").hasPrefix(String(row[0]!.prefix(39))))
+        }
+        XCTAssertTrue(html.contains("Stored as graph run \(runID)"))
+        let written = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("graph.json"))) as? [String: Any]
+        XCTAssertEqual(written?["modularity"] as? Double, report["modularity"] as? Double)
+        let markdown = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        XCTAssertTrue(markdown.contains("## Communities") && markdown.contains("](charts/community-sizes.svg)"))
     }
 
     func testBadInputAndUsageErrorsExitTwo() throws {

@@ -1,0 +1,70 @@
+import Foundation
+
+/// The page of `recsys graph --out`: the network, its communities and the
+/// centrality leaders, in the report style of analytics and evaluate.
+enum GraphReportPage {
+    static func page(_ r: GraphReport) -> Report {
+        let n = r.network
+        let what = n.kind == "edges" ? "Edge list \(n.source ?? "")" : "\(n.kind.capitalized) co-rating network"
+        var report = Report(title: "Network analysis", subtitle: "\(what): \(Markup.grouped(n.nodes)) nodes, \(Markup.grouped(n.edges)) edges")
+
+        var facts: [(String, String)] = [("nodes", Markup.grouped(n.nodes)), ("edges", Markup.grouped(n.edges))]
+        if let ratings = n.ratings { facts.append(("from ratings", Markup.grouped(ratings))) }
+        if let modularity = r.modularity { facts.append(("modularity", String(format: "%.4f", modularity))) }
+        if let count = r.communityCount { facts.append(("communities", Markup.grouped(count))) }
+        if let total = r.seconds["total"] { facts.append(("seconds", String(format: "%.1f", total))) }
+        var shape: [String] = []
+        if let minCommon = n.minCommon { shape.append("an edge links two \(n.kind == "movie" ? "movies rated by at least \(minCommon) common customers" : "customers who rated at least \(minCommon) common movies")") }
+        if let weight = n.weight { shape.append("weighted by \(weight == "count" ? "the number in common" : weight)") }
+        if let topK = n.topK { shape.append("each node keeps its \(topK) heaviest edges") }
+        var blocks: [Report.Block] = [.facts(facts)]
+        if !shape.isEmpty {
+            let sentence = shape.joined(separator: "; ")
+            blocks.append(.paragraph("\(sentence.prefix(1).uppercased())\(sentence.dropFirst())."))
+        }
+        if let runId = r.runId { blocks.append(.paragraph("Stored as graph run \(runId) in graph_run, graph_community and graph_centrality.")) }
+        report.sections.append(.init(title: "Network", blocks: blocks))
+
+        if let sizes = r.communitySizes, let algorithm = r.algorithm {
+            let shown = Array(sizes.prefix(20))
+            var blocks: [Report.Block] = [
+                .paragraph("\(algorithm.capitalized) at resolution \(Markup.number(r.resolution ?? 1, decimals: 2)), seed \(r.seed): \(Markup.grouped(sizes.count)) communities, modularity \(String(format: "%.4f", r.modularity ?? 0)). The chart shows the sizes of the \(shown.count) largest."),
+                .chart(BarChart(id: "community-sizes", title: "Community sizes",
+                                summary: "Number of nodes in each of the \(shown.count) largest communities, largest first.",
+                                xLabel: "community", yLabel: "nodes",
+                                bars: shown.enumerated().map { .init(label: String($0), value: Double($1), note: "community \($0): \(Markup.grouped($1)) nodes") })),
+            ]
+            let profiled = n.kind != "edges"
+            if !r.communities.isEmpty {
+                let by = r.centralBy.replacingOccurrences(of: "_", with: " ")
+                blocks.append(.table(ReportTable(
+                    header: ["community", "size"] + (profiled ? ["mean rating", "release years"] : []) + ["most central (\(by))"],
+                    rows: r.communities.map { c in
+                        [String(c.id), Markup.grouped(c.size)]
+                            + (profiled ? [c.meanRating.map { String(format: "%.2f", $0) } ?? "", c.years.map { "\($0.q1)–\($0.q3) (median \($0.median))" } ?? ""] : [])
+                            + [c.central.prefix(5).map(GraphReport.name).joined(separator: "; ")]
+                    }, numericColumns: profiled ? [0, 1, 2] : [0, 1])))
+            }
+            report.sections.append(.init(title: "Communities", blocks: blocks))
+        }
+
+        let order = ["degree", "weighted_degree", "pagerank", "eigenvector", "betweenness", "harmonic"]
+        var leaderBlocks: [Report.Block] = []
+        for name in order {
+            guard let summary = r.centrality[name], !summary.leaders.isEmpty else { continue }
+            var label = name.replacingOccurrences(of: "_", with: " ")
+            if let pivots = summary.pivots { label += " (sampled from \(pivots) sources)" } else if summary.exact == true { label += " (exact)" }
+            leaderBlocks.append(.chart(HorizontalBarChart(id: "leaders-\(name.replacingOccurrences(of: "_", with: "-"))", title: "Leaders by \(label)",
+                                                    summary: "The \(summary.leaders.count) nodes with the highest \(label).",
+                                                    categoryLabel: "node", valueLabel: label,
+                                                    bars: summary.leaders.map { .init(label: GraphReport.name($0), value: $0.value,
+                                                                                      note: "\(GraphReport.name($0)): \(GraphReport.format($0.value))") },
+                                                    color: "#5b8c5a")))
+        }
+        if !leaderBlocks.isEmpty {
+            leaderBlocks.insert(.paragraph("Degree counts a node's edges and weighted degree sums their weights; PageRank and eigenvector centrality reward links from central nodes; betweenness counts the shortest paths through a node; harmonic closeness sums 1/distance to every other node."), at: 0)
+            report.sections.append(.init(title: "Centrality leaders", blocks: leaderBlocks))
+        }
+        return report
+    }
+}
