@@ -2,7 +2,8 @@
 # The main job end to end on a fresh machine: install what is missing, build,
 # start the managed PostgreSQL, generate a sample Netflix-layout dataset, load it,
 # build features (the probe split), train ALS, evaluate it against the baselines
-# and recommend movies for one customer.
+# (with the HTML report), recommend movies for one customer, and write the
+# graph and analytics reports.
 # Sizes: RATINGS, CUSTOMERS, MOVIES (defaults below); a second run reuses the data and the load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +36,14 @@ $recsys features --split probe
 echo
 $recsys train --model als --rank 8 --reg 0.03 --iterations 10
 echo
-$recsys evaluate
+reports=${RECSYS_HOME:-.recsys}/reports
+$recsys evaluate --out "$reports/evaluate"
 echo
 customer=$(sed -n 2p "$data/combined_data_1.txt" | cut -d, -f1)
 $recsys recommend --customer "$customer" --top 10
+echo
+$recsys graph --min-common 20 --weight jaccard --top-k 20 --show 5 --out "$reports/graph"
+echo
+$recsys analytics --out "$reports/analytics"
+echo
+echo "reports: $reports/evaluate/report.html, $reports/graph/report.html, $reports/analytics/report.html"

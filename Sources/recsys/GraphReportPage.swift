@@ -26,9 +26,11 @@ enum GraphReportPage {
         report.sections.append(.init(title: "Network", blocks: blocks))
 
         if let sizes = r.communitySizes, let algorithm = r.algorithm {
-            let shown = Array(sizes.prefix(20))
+            // Nodes alone in their community (isolated ones, mostly) are counted, not drawn.
+            let shown = Array(sizes.filter { $0 > 1 }.prefix(20))
+            let alone = sizes.filter { $0 == 1 }.count
             var blocks: [Report.Block] = [
-                .paragraph("\(algorithm.capitalized) at resolution \(Markup.number(r.resolution ?? 1, decimals: 2)), seed \(r.seed): \(Markup.grouped(sizes.count)) communities, modularity \(String(format: "%.4f", r.modularity ?? 0)). The chart shows the sizes of the \(shown.count) largest."),
+                .paragraph("\(algorithm.capitalized) at resolution \(Markup.number(r.resolution ?? 1, decimals: 2)), seed \(r.seed): \(Markup.grouped(sizes.count)) communities, modularity \(String(format: "%.4f", r.modularity ?? 0)). The chart shows the sizes of the \(shown.count) largest\(alone > 0 ? "; \(Markup.grouped(alone)) nodes are alone in a community of their own" : "")."),
                 .chart(BarChart(id: "community-sizes", title: "Community sizes",
                                 summary: "Number of nodes in each of the \(shown.count) largest communities, largest first.",
                                 xLabel: "community", yLabel: "nodes",
