@@ -30,6 +30,7 @@ struct AnalyticsCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let out { try Report.prepare(out) }
         let logger = Logger(label: "recsys.analytics")
         let connection = try db.open().connect()
         try Database.migrate(connection)

@@ -43,6 +43,8 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
+        // A report folder that cannot be written fails before the work, not after it.
+        if let out { try Report.prepare(out) }
         let database = db.open()
         let logger = Logger(label: "recsys.evaluate")
         let connection = try database.connect()

@@ -123,6 +123,7 @@ struct GraphCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let out { try Report.prepare(out) }
         let logger = Logger(label: "recsys.graph")
         let log: (String) -> Void = { logger.info("\($0)") }
         let started = Date()

@@ -225,6 +225,13 @@ final class GraphCLITests: DatabaseTestCase {
             let result = try recsys(["graph"] + arguments)
             XCTAssertEqual(result.status, 2, "\(arguments): \(result.stderr)")
         }
+        // A report folder that cannot be made fails first, naming it and why.
+        let good = folder.appendingPathComponent("good.csv")
+        try "a,b\nb,c\n".write(to: good, atomically: true, encoding: .utf8)
+        let unwritable = try recsys(["graph", "--edges", good.path, "--no-store", "--out", good.path + "/report"])
+        XCTAssertEqual(unwritable.status, 2, unwritable.stderr)
+        XCTAssertTrue(unwritable.stderr.contains("cannot write a report into \(good.standardizedFileURL.path)/report: Not a directory"), unwritable.stderr)
+        XCTAssertFalse(unwritable.stdout.contains("edge list"), "nothing was computed")
         // An empty warehouse is a usage error with a hint, not a crash.
         let empty = try recsys(["graph"])
         XCTAssertNotEqual(empty.status, 0)

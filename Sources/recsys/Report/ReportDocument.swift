@@ -1,4 +1,5 @@
 import Foundation
+import Warehouse
 
 // The report format shared by `recsys analytics`, and later `evaluate` and
 // `graph`: `--out DIR` writes
@@ -144,15 +145,42 @@ struct Report {
         sections.flatMap(\.blocks).compactMap { if case .chart(let chart) = $0 { return chart } else { return nil } }
     }
 
+    /// Creates the report folder (and its charts/) before any work is done, so
+    /// that an --out that cannot be written fails at once, naming the folder.
+    @discardableResult
+    static func prepare(_ path: String) throws -> URL {
+        let directory = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
+        do {
+            try FileManager.default.createDirectory(at: directory.appendingPathComponent("charts", isDirectory: true),
+                                                    withIntermediateDirectories: true)
+        } catch {
+            throw UsageError(description: "cannot write a report into \(directory.path): \(reason(error)); give --out a folder that can be created or written")
+        }
+        return directory
+    }
+
+    /// The operating system's words for a file error ("Not a directory", "Permission denied").
+    static func reason(_ error: Error) -> String {
+        let ns = error as NSError
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? Error {
+            let posix = underlying as NSError
+            if posix.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(posix.code))) }
+        }
+        return ns.localizedDescription
+    }
+
     /// Writes report.html, report.md, charts/*.svg and `json` (as `jsonName`)
     /// into `directory`, creating it. Returns the files written.
     @discardableResult
     func write(to directory: URL, json: Data, jsonName: String) throws -> [URL] {
-        let charts = directory.appendingPathComponent("charts", isDirectory: true)
-        try FileManager.default.createDirectory(at: charts, withIntermediateDirectories: true)
+        let charts = try Self.prepare(directory.path).appendingPathComponent("charts", isDirectory: true)
         var written: [URL] = []
         func put(_ data: Data, _ url: URL) throws {
-            try data.write(to: url, options: .atomic)
+            do {
+                try data.write(to: url, options: .atomic)
+            } catch {
+                throw WarehouseError(.usage, "cannot write \(url.path): \(Self.reason(error))")
+            }
             written.append(url)
         }
         try put(Data(html().utf8), directory.appendingPathComponent("report.html"))
