@@ -1,3 +1,4 @@
+import COpenBLAS
 import Features
 import Foundation
 
@@ -259,7 +260,12 @@ struct HalfSweep {
                     gathered.withUnsafeMutableBufferPointer { gathered in
                         targets.withUnsafeMutableBufferPointer { targets in
                             let source = fixed.baseAddress!, destination = gathered.baseAddress!
+                            // Rows `ahead` places on are requested now, so that their cache
+                            // lines are on the way while this row is copied.
+                            let ahead = 8
+                            for j in 0..<min(n, ahead) { Self.prefetchRow(source + Int(partner[first + j]) * w, floats: k) }
                             for j in 0..<n {
+                                if j + ahead < n { Self.prefetchRow(source + Int(partner[first + j + ahead]) * w, floats: k) }
                                 let p = Int(partner[first + j])
                                 (destination + j * k).update(from: source + p * w, count: k)
                                 targets[j] = joint ? residual[first + j] - source[p * w + k] : residual[first + j]
@@ -275,6 +281,19 @@ struct HalfSweep {
         for f in 0..<k { normal[f * k + f] += ridge }
         Linalg.gemvTransposed(n: n, k: k, g: gathered, x: targets, y: &rhs)
         try Linalg.choleskySolve(n: k, a: &normal, b: &rhs)
+    }
+}
+
+extension HalfSweep {
+    /// Requests every cache line of a `floats`-long row.
+    @inline(__always)
+    static func prefetchRow(_ row: UnsafePointer<Float>, floats: Int) {
+        var offset = 0
+        while offset < floats {
+            recsys_prefetch(row + offset)
+            offset += 16   // 64-byte lines
+        }
+        recsys_prefetch(row + floats - 1)   // rows are not line-aligned: the last line too
     }
 }
 
