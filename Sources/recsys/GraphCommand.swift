@@ -150,6 +150,10 @@ struct GraphCommand: ParsableCommand {
                 } catch let error as CocoaError where error.code == .fileReadNoSuchFile {
                     throw InputError(file: url.path, line: 0, problem: "no such file")
                 }
+                guard labeled.graph.edgeCount > 0 else {
+                    throw InputError(file: url.path, line: 0, problem: "holds no edges",
+                                     hint: "each line is source,target[,weight] with a positive weight")
+                }
                 log("edge list \(url.path): \(ProgressReporter.count(labeled.graph.nodeCount)) nodes, \(ProgressReporter.count(labeled.graph.edgeCount)) edges")
                 return Subject(network: "edges:\(url.path)", kind: "edges", labeled: labeled)
             }

@@ -225,6 +225,12 @@ final class GraphCLITests: DatabaseTestCase {
             let result = try recsys(["graph"] + arguments)
             XCTAssertEqual(result.status, 2, "\(arguments): \(result.stderr)")
         }
+        // An edge list without edges says so.
+        let blank = folder.appendingPathComponent("blank.csv")
+        try "source,target\n".write(to: blank, atomically: true, encoding: .utf8)
+        let none = try recsys(["graph", "--edges", blank.path, "--no-store"])
+        XCTAssertEqual(none.status, 2, none.stderr)
+        XCTAssertTrue(none.stderr.contains("blank.csv") && none.stderr.contains("holds no edges"), none.stderr)
         // A report folder that cannot be made fails first, naming it and why.
         let good = folder.appendingPathComponent("good.csv")
         try "a,b\nb,c\n".write(to: good, atomically: true, encoding: .utf8)
