@@ -57,15 +57,15 @@ public enum Linalg {
     // The trainers' kernels run in single precision: half the bytes to gather
     // and twice the SIMD width of double.
 
-    /// C ← GᵀG, the upper triangle only, for G n×k row-major and C k×k row-major (float).
-    public static func syrkTransposed(n: Int, k: Int, g: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
-        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(k), Int32(n), 1, g, Int32(k), 0, c, Int32(k))
+    /// C ← GᵀG + β·C, the upper triangle only, for G n×k row-major and C k×k row-major (float).
+    public static func syrkTransposed(n: Int, k: Int, g: UnsafePointer<Float>, beta: Float = 0, c: UnsafeMutablePointer<Float>) {
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(k), Int32(n), 1, g, Int32(k), beta, c, Int32(k))
     }
 
-    /// y ← Gᵀ·x for G n×k row-major (float).
+    /// y ← Gᵀ·x + β·y for G n×k row-major (float).
     public static func gemvTransposed(n: Int, k: Int, g: UnsafePointer<Float>, x: UnsafePointer<Float>,
-                                      y: UnsafeMutablePointer<Float>) {
-        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(k), 1, g, Int32(k), x, 1, 0, y, 1)
+                                      beta: Float = 0, y: UnsafeMutablePointer<Float>) {
+        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(k), 1, g, Int32(k), x, 1, beta, y, 1)
     }
 
     /// C ← α·A·Bᵀ + β·C with A m×k, B n×k, C m×n, all row-major (float): the
