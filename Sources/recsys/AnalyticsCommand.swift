@@ -46,19 +46,11 @@ struct AnalyticsCommand: ParsableCommand {
         }
         if let out {
             let directory = URL(fileURLWithPath: out, isDirectory: true)
-            let files = try Self.page(report).write(to: directory, json: try Self.encode(report), jsonName: "analytics.json")
+            let files = try Self.page(report).write(to: directory, json: try jsonDocument(report), jsonName: "analytics.json")
             logger.info("wrote \(files.count) files to \(directory.path): report.html, report.md, analytics.json, charts/")
         }
         if json { return try printJSON(report) }
         if out == nil { print(Self.summary(report)) }
-    }
-
-    static func encode<T: Encodable>(_ report: T) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try encoder.encode(report) + Data("\n".utf8)
     }
 
     static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

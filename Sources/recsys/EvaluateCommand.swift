@@ -74,7 +74,7 @@ struct EvaluateCommand: ParsableCommand {
                 detail.movieDeciles = Evaluation.errorByDecile(predictor, on: data.split.test, trainedOn: data.train, by: .moviePopularity)
                 detail.distribution = Evaluation.distribution(predictor, on: data.split.test)
                 if let run, let text = try ModelRegistry.iterations(run: run, connection) {
-                    detail.iterations = (try? JSONDecoder.snakeCase.decode([EvaluatedModel.Iteration].self, from: Data(text.utf8))) ?? []
+                    detail.iterations = (try? JSONDecoder.snakeCase.decode([TrainStep].self, from: Data(text.utf8))) ?? []
                 }
                 details.append(detail)
             }
@@ -102,7 +102,7 @@ struct EvaluateCommand: ParsableCommand {
                 document.grid = EvaluationDocument.GridSearch(grid)
             }
             let directory = URL(fileURLWithPath: out, isDirectory: true)
-            let files = try EvaluationReport.page(document).write(to: directory, json: try AnalyticsCommand.encode(document), jsonName: "metrics.json")
+            let files = try EvaluationReport.page(document).write(to: directory, json: try jsonDocument(document), jsonName: "metrics.json")
             logger.info("wrote \(files.count) files to \(directory.path): report.html, report.md, metrics.json, charts/")
         }
         if json { return try printJSON(rows) }

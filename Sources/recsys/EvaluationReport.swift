@@ -4,20 +4,13 @@ import Warehouse
 
 /// Everything `recsys evaluate --out` knows about one model (or baseline).
 struct EvaluatedModel: Encodable {
-    struct Iteration: Codable {
-        var iteration: Int
-        var trainRmse: Double
-        var validationRmse: Double?
-        var seconds: Double
-    }
-
     var row: EvaluationRow
     var runId: Int?
     var customerDeciles: [DecileError] = []
     var movieDeciles: [DecileError] = []
     var distribution: RatingDistribution?
     /// The run's per-iteration log from model_runs (empty for baselines and runs without one).
-    var iterations: [Iteration] = []
+    var iterations: [TrainStep] = []
 
     init(row: EvaluationRow, runId: Int?) {
         self.row = row
@@ -175,18 +168,19 @@ enum EvaluationReport {
         if let grid = d.grid, !grid.candidates.isEmpty {
             var blocks: [Report.Block] = []
             let keys = Set(grid.candidates.flatMap(\.parameters.keys))
-            let varying = keys.filter { k in Set(grid.candidates.compactMap { $0.parameters[k] }).count > 1 }
-                .sorted { a, b in
-                    // The budget (iterations, epochs) is scored from one run: the other keys make the better axes.
-                    let budgets: Set<String> = ["iterations", "epochs"]
-                    if budgets.contains(a) != budgets.contains(b) { return !budgets.contains(a) }
-                    let na = Set(grid.candidates.compactMap { $0.parameters[a] }).count, nb = Set(grid.candidates.compactMap { $0.parameters[b] }).count
-                    return na != nb ? na > nb : a < b
-                }
+            // Each key's distinct values, ascending.
+            var values: [String: [Double]] = [:]
+            for key in keys { values[key] = Array(Set(grid.candidates.compactMap { $0.parameters[key] })).sorted() }
+            // The budget (iterations, epochs) is scored from one run: the other keys make the better axes.
+            let budgets: Set<String> = ["iterations", "epochs"]
+            let varying = keys.filter { values[$0]!.count > 1 }.sorted { a, b in
+                if budgets.contains(a) != budgets.contains(b) { return !budgets.contains(a) }
+                return values[a]!.count != values[b]!.count ? values[a]!.count > values[b]!.count : a < b
+            }
             if let rowKey = varying.first {
                 let columnKey = varying.dropFirst().first
-                let rowValues = Array(Set(grid.candidates.compactMap { $0.parameters[rowKey] })).sorted()
-                let columnValues = columnKey.map { c in Array(Set(grid.candidates.compactMap { $0.parameters[c] })).sorted() } ?? [0]
+                let rowValues = values[rowKey]!
+                let columnValues = columnKey.map { values[$0]! } ?? [0]
                 var cells = [Double?](repeating: nil, count: rowValues.count * columnValues.count)
                 for c in grid.candidates {
                     guard let r = c.parameters[rowKey].flatMap({ rowValues.firstIndex(of: $0) }) else { continue }

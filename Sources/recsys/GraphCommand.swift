@@ -249,7 +249,7 @@ struct GraphCommand: ParsableCommand {
         let report = GraphReport(command: self, subject: subject, partition: partition, values: values, runID: runID, seconds: seconds)
         if let out {
             let directory = URL(fileURLWithPath: out, isDirectory: true)
-            let files = try GraphReportPage.page(report).write(to: directory, json: try AnalyticsCommand.encode(report), jsonName: "graph.json")
+            let files = try GraphReportPage.page(report).write(to: directory, json: try jsonDocument(report), jsonName: "graph.json")
             logger.info("wrote \(files.count) files to \(directory.path): report.html, report.md, graph.json, charts/")
         }
         if json { return try printJSON(report) }

@@ -100,10 +100,16 @@ struct DatabaseOptions: ParsableArguments {
 }
 
 /// Prints one JSON document on stdout.
-func printJSON<T: Encodable>(_ value: T) throws {
+/// The one JSON form of every document recsys prints (`--json`) or writes
+/// (the reports' .json files): pretty, sorted, snake_case keys, a final newline.
+func jsonDocument<T: Encodable>(_ value: T) throws -> Data {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.keyEncodingStrategy = .convertToSnakeCase
-    FileHandle.standardOutput.write(try encoder.encode(value))
-    FileHandle.standardOutput.write("\n".data(using: .utf8)!)
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return try encoder.encode(value) + Data("\n".utf8)
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    FileHandle.standardOutput.write(try jsonDocument(value))
 }

@@ -173,7 +173,8 @@ struct TrainCommand: ParsableCommand {
     }
 }
 
-struct TrainStep: Encodable {
+/// One iteration of the log `train` stores in model_runs.iterations (and `evaluate --out` reads back).
+struct TrainStep: Codable {
     var iteration: Int
     var trainRmse: Double
     var validationRmse: Double?

@@ -1,5 +1,4 @@
 import Foundation
-import Warehouse
 
 // The report format shared by `recsys analytics`, and later `evaluate` and
 // `graph`: `--out DIR` writes
@@ -179,7 +178,7 @@ struct Report {
             do {
                 try data.write(to: url, options: .atomic)
             } catch {
-                throw WarehouseError(.usage, "cannot write \(url.path): \(Self.reason(error))")
+                throw ReportWriteError(description: "cannot write \(url.path): \(Self.reason(error))")
             }
             written.append(url)
         }
@@ -222,4 +221,10 @@ struct Report {
           section { break-before: auto; }
         }
         """
+}
+
+/// A report file that could not be written once its folder existed (a full
+/// disk, say): a runtime failure, exit 1.
+struct ReportWriteError: Error, CustomStringConvertible {
+    var description: String
 }
