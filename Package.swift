@@ -23,20 +23,22 @@ let package = Package(
             path: "Sources/COpenBLAS",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        // Process plumbing every module shares: interruption, throwing output, secrets.
+        .target(name: "Runtime"),
         .target(name: "Features"),
         .target(
             name: "Warehouse",
             dependencies: [
-                "CLibPQ", "Features",
+                "CLibPQ", "Features", "Runtime",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "Models", dependencies: ["Features", "COpenBLAS"]),
-        .target(name: "Graph", dependencies: ["Features"]),
+        .target(name: "Models", dependencies: ["Features", "Runtime", "COpenBLAS"]),
+        .target(name: "Graph", dependencies: ["Features", "Runtime"]),
         .executableTarget(
             name: "recsys",
             dependencies: [
-                "Warehouse", "Features", "Models", "Graph",
+                "Warehouse", "Features", "Models", "Graph", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -55,11 +57,12 @@ let package = Package(
         // Shared by the test targets: the throwaway server, the CLI runner, and
         // an independent reading of source files to check loads against.
         .target(name: "TestSupport", dependencies: ["Warehouse"], path: "Tests/TestSupport"),
-        .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "Features", "TestSupport"]),
+        .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "Features", "Runtime", "TestSupport"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Features"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Features", "Runtime"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Features"]),
-        .testTarget(name: "RecsysCLITests", dependencies: ["Warehouse", "TestSupport"]),
+        .testTarget(name: "RecsysCLITests", dependencies: ["Warehouse", "Models", "Runtime", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 
 /// The worker loops of this module: a fixed number of workers, each with its
 /// own scratch, pulling chunks of an index range from a shared counter, so
@@ -22,9 +23,8 @@ enum Parallel {
         let counter = ChunkCounter()
         func run(_ worker: Int) {
             var scratch = makeScratch(worker)
-            while true {
-                let chunk = counter.next()
-                if chunk >= chunks { break }
+            // No new chunk once a stop is requested; the caller checks `Interruption.check()`.
+            while let chunk = counter.take(below: chunks) {
                 let lower = chunk * chunkSize
                 body(&scratch, lower..<min(count, lower + chunkSize))
             }
@@ -63,18 +63,6 @@ enum Parallel {
 }
 
 /// A shared chunk counter (a lock is cheap next to a chunk of work).
-final class ChunkCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-
-    func next() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        value += 1
-        return value - 1
-    }
-}
-
 /// Progress lines from long loops, at most one per `step` of the fraction done.
 final class ProgressTicker: @unchecked Sendable {
     private let lock = NSLock()

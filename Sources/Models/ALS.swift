@@ -1,6 +1,7 @@
 import COpenBLAS
 import Features
 import Foundation
+import Runtime
 
 /// Parameters of explicit-feedback ALS on the bias residuals.
 public struct ALSConfiguration: Sendable, Equatable {
@@ -165,6 +166,8 @@ public struct ALSTrainer: Sendable {
             try HalfSweep(rows: matrix.movieCount, start: matrix.movieStart, partner: matrix.movieCustomer,
                           residual: byMovie, rank: k, regularization: lambda, threads: threads,
                           jointBias: joint).solve(fixed: customerRows, into: &movieRows)
+            // A stop request leaves the sweeps half done: nothing of them is returned.
+            try Interruption.check()
             guard customerRows.allSatisfy(\.isFinite), movieRows.allSatisfy(\.isFinite) else {
                 throw ALSError.nonFiniteFactors(iteration: iteration)
             }
@@ -177,7 +180,7 @@ public struct ALSTrainer: Sendable {
             if let onIteration {
                 unpack()
                 let train = Evaluation.trainRMSE(model, on: matrix, threads: threads)
-                let validationRMSE = validation.map { Evaluation.metrics(model, on: $0, trainedOn: matrix).rmse }
+                let validationRMSE = validation.flatMap { Evaluation.metrics(model, on: $0, trainedOn: matrix)?.rmse }
                 onIteration(ALSIteration(iteration: iteration, trainRMSE: train, validationRMSE: validationRMSE, seconds: seconds))
             }
         }
@@ -315,17 +318,6 @@ extension HalfSweep {
 }
 
 /// Hands out chunk numbers to worker threads.
-final class ChunkCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func take(below limit: Int) -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard value < limit else { return nil }
-        value += 1
-        return value - 1
-    }
-}
-
 /// The first error any worker met.
 final class FirstError: @unchecked Sendable {
     private let lock = NSLock()

@@ -1,5 +1,6 @@
 import Features
 import Foundation
+import Runtime
 
 /// The baselines every model is measured against: the global mean, and the
 /// damped bias model of the features.
@@ -30,7 +31,8 @@ public enum Evaluation {
     /// clipped to its scale. A pair whose customer or movie has no rating in
     /// `train` is answered by the model's baseline — a factor model has zero
     /// factors there, leaving μ + b_u + b_i — and counted in `fallbacks`.
-    public static func metrics(_ predictor: some RatingPredictor, on heldOut: HeldOutRatings, trainedOn train: RatingMatrix) -> Metrics {
+    /// Nil when `heldOut` is empty: a metric over zero ratings is absent.
+    public static func metrics(_ predictor: some RatingPredictor, on heldOut: HeldOutRatings, trainedOn train: RatingMatrix) -> Metrics? {
         var accumulator = Metrics.Accumulator(scale: predictor.scale)
         for i in 0..<heldOut.count {
             let c = Int(heldOut.customer[i]), m = Int(heldOut.movie[i])

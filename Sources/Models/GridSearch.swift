@@ -94,6 +94,9 @@ public enum GridSearch {
                 sets.append((split.train, split.test))
             }
         } else {
+            guard validation.count > 0 else {
+                throw GridError("the validation part holds no ratings, so no candidate can be scored; make a split with one (`recsys features --validation-fraction 0.05`) or score by --folds K")
+            }
             sets = [(train, validation)]
         }
         var done = 0
@@ -107,7 +110,7 @@ public enum GridSearch {
                 var evaluating = 0.0
                 try fit(run.parameters, run.budgets, foldTrain) { budget, model in
                     let t = Date()
-                    let m = Evaluation.metrics(model, on: heldOut, trainedOn: foldTrain)
+                    guard let m = Evaluation.metrics(model, on: heldOut, trainedOn: foldTrain) else { return }
                     var pool = pools[budget ?? -1] ?? Pool()
                     pool.squared += m.mse * Double(m.n)
                     pool.absolute += m.mae * Double(m.n)

@@ -40,8 +40,10 @@ public struct Metrics: Sendable, Equatable, Codable {
             if fallback { fallbackCount += 1 }
         }
 
-        public var metrics: Metrics {
-            let n = Double(max(count, 1))
+        /// The metrics, or nil when no pair was added: a metric over zero ratings is absent, never 0.
+        public var metrics: Metrics? {
+            guard count > 0 else { return nil }
+            let n = Double(count)
             return Metrics(rmse: (squared / n).squareRoot(), mae: absolute / n, mape: 100 * relative / n,
                            mse: squared / n, n: count, fallbacks: fallbackCount)
         }

@@ -1,5 +1,6 @@
 import Features
 import Foundation
+import Runtime
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,6 +26,17 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
     case checksumMismatch(path: String)
     /// The header or section table contradicts itself or the file's size.
     case corrupt(path: String, reason: String)
+    /// A value that must be a finite number is NaN or infinite (a diverged fit, or a forged file).
+    case nonFinite(path: String, field: String, index: Int?)
+
+    /// True for a file whose contents are wrong (bad input); false when the
+    /// system refused to open or write it.
+    public var isBadContent: Bool {
+        switch self {
+        case .cannotOpen, .cannotWrite: return false
+        default: return true
+        }
+    }
 
     public var description: String {
         switch self {
@@ -42,6 +54,9 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
             return "\(path) does not match its checksum (the file was damaged); retrain or copy it again"
         case .corrupt(let path, let reason):
             return "\(path) is corrupt (\(reason)); retrain or copy it again"
+        case .nonFinite(let path, let field, let index):
+            let which = index.map { "\(field) [\($0)]" } ?? field
+            return "\(path) holds a value that is not a finite number (\(which)); retrain the model"
         }
     }
 }
@@ -50,19 +65,25 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
 /// map: opening a Netflix-scale model (~100 MB) costs one checksum pass and no
 /// copy, and the factor matrices are handed to BLAS straight from the map.
 ///
-/// Layout, version 1 (all integers little-endian; offsets in bytes):
+/// Layout, version 2 (all integers little-endian; offsets in bytes):
 ///
 ///     0    magic "RSMODEL\0"
-///     8    u32 format version (1)          12   u32 header bytes (264)
+///     8    u32 format version (2)          12   u32 header bytes (272)
 ///     16   u64 checksum of bytes 24 ..< file length
 ///     24   u64 file length                 32   u64 flags (bit 0: customer ids ascend,
 ///                                                         bit 1: movie ids ascend)
 ///     40   i64 rank                        48   i64 customers      56   i64 movies
 ///     64   i64 split id                    72   f64 global mean
 ///     80   f64 scale minimum               88   f64 scale maximum  96   f64 scale step
-///     104  section table: 10 × (u64 offset, u64 byte length), in `Section` order
-///     264  zero padding, then each section at a multiple of 64, zero-padded,
+///     104  i64 model_runs run id (−1: none)
+///     112  section table: 10 × (u64 offset, u64 byte length), in `Section` order
+///     272  zero padding, then each section at a multiple of 64, zero-padded,
 ///          the file itself ending on a multiple of 64
+///
+/// Version 1 is the same without the run id (section table at 104, header
+/// 264 bytes); it is still read. The run id ties the file to its registry
+/// row: two runs writing one path leave the file of one of them, and the file
+/// says which.
 ///
 /// Magic and version come before the checksum so that a foreign or newer file
 /// is named as such, not as damaged. Sections start on 64-byte boundaries so
@@ -73,7 +94,9 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
 /// independent lanes: it runs near memory bandwidth, where a byte-wise hash
 /// would take most of `recsys recommend`'s time budget.
 public final class ModelFile: @unchecked Sendable {
-    public static let formatVersion = 1
+    public static let formatVersion = 2
+    /// The versions this reader understands.
+    public static let readableVersions = 1...2
 
     public let url: URL
     public let kind: String
@@ -86,6 +109,8 @@ public final class ModelFile: @unchecked Sendable {
     public let globalMean: Double
     public let customerCount: Int
     public let movieCount: Int
+    /// The model_runs row that wrote this file (nil for a version-1 file or an unregistered write).
+    public let runID: Int?
 
     // Immutable after init, and the map is read-only: safe to share across threads.
     private let mapping: UnsafeRawPointer
@@ -131,7 +156,7 @@ public final class ModelFile: @unchecked Sendable {
             var expected = Layout.headerBytes
             if head.count >= Layout.versionOffset + 4 {
                 let version = head.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: Layout.versionOffset, as: UInt32.self).littleEndian) }
-                guard version == Self.formatVersion else {
+                guard Self.readableVersions.contains(version) else {
                     throw ModelFileError.unsupportedVersion(path: path, found: version, supported: Self.formatVersion)
                 }
             }
@@ -165,6 +190,7 @@ public final class ModelFile: @unchecked Sendable {
         self.globalMean = header.globalMean
         self.customerCount = header.customerCount
         self.movieCount = header.movieCount
+        self.runID = header.runID
         self.customerIDsAscend = header.customerIDsAscend
         self.movieIDsAscend = header.movieIDsAscend
         mapping = UnsafeRawPointer(address)
@@ -199,6 +225,24 @@ public final class ModelFile: @unchecked Sendable {
         Self.index(of: id, in: movieIDs, ascending: movieIDsAscend)
     }
 
+    /// What the header of the file at `url` says about its run, read without
+    /// mapping it: `.run(id)`, `.unregistered` (a version-1 file, or written
+    /// without a run), or `.unreadable` (missing, or not a model file).
+    public enum RecordedRun: Equatable { case run(Int), unregistered, unreadable }
+
+    public static func recordedRun(at url: URL) -> RecordedRun {
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .unreadable }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: Layout.runIDOffset + 8)
+        guard pread(fd, &head, head.count, 0) == head.count, Array(head[0..<Layout.magic.count]) == Layout.magic else { return .unreadable }
+        let version = head.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: Layout.versionOffset, as: UInt32.self).littleEndian) }
+        guard readableVersions.contains(version) else { return .unreadable }
+        guard version >= 2 else { return .unregistered }
+        let id = head.withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(fromByteOffset: Layout.runIDOffset, as: Int64.self)) }
+        return id >= 0 ? .run(Int(id)) : .unregistered
+    }
+
     /// Copies everything out of the map into a `FactorModel`.
     public func model() -> FactorModel {
         FactorModel(kind: kind, parameters: parameters, dataVersion: dataVersion, splitID: splitID, scale: scale,
@@ -224,7 +268,16 @@ public final class ModelFile: @unchecked Sendable {
     /// file in the same folder (created with its parents when missing), synced,
     /// and renamed over `url`, so a reader sees the old file or the whole new one.
     /// - Throws: `ModelFileError.cannotWrite`.
-    public static func write(_ model: FactorModel, to url: URL) throws {
+    public static func write(_ model: FactorModel, to url: URL, runID: Int? = nil) throws {
+        try write(model, to: url, runID: runID, beforeRename: nil)
+    }
+
+    /// As `write(_:to:runID:)`; `beforeRename`, when given, runs with the new
+    /// file complete but not yet in place, and `afterRename` right after the
+    /// rename, both while this process holds an exclusive lock on the target's
+    /// folder (so that registering the file happens in the order the renames did).
+    public static func write(_ model: FactorModel, to url: URL, runID: Int?, beforeRename: (() throws -> Void)?,
+                             afterRename: (() throws -> Void)? = nil) throws {
         let strings: [Layout.Section: [UInt8]] = [
             .kind: Array(model.kind.utf8), .parameters: Array(model.parameters.utf8), .dataVersion: Array(model.dataVersion.utf8),
         ]
@@ -253,7 +306,8 @@ public final class ModelFile: @unchecked Sendable {
         let flags = (ascend(model.customerIDs) ? Layout.customerIDsAscendFlag : 0) | (ascend(model.movieIDs) ? Layout.movieIDsAscendFlag : 0)
 
         do {
-            try AtomicFile.write(to: url, size: fileLength) { file in
+            try AtomicFile.write(to: url, size: fileLength, locked: beforeRename != nil || afterRename != nil,
+                                 beforeRename: beforeRename, afterRename: afterRename) { file in
                 func put<T: FixedWidthInteger>(_ value: T, at offset: Int) { file.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self) }
                 func put(_ value: Double, at offset: Int) { put(value.bitPattern, at: offset) }
                 file.copyMemory(from: UnsafeRawBufferPointer(start: Layout.magic, count: Layout.magic.count))
@@ -269,6 +323,7 @@ public final class ModelFile: @unchecked Sendable {
                 put(model.scale.minimum, at: Layout.scaleMinimumOffset)
                 put(model.scale.maximum, at: Layout.scaleMaximumOffset)
                 put(model.scale.step, at: Layout.scaleStepOffset)
+                put(Int64(runID ?? -1), at: Layout.runIDOffset)
                 for (i, (section, range)) in ranges.enumerated() {
                     put(UInt64(range.lowerBound), at: Layout.sectionTableOffset + 16 * i)
                     put(UInt64(range.count), at: Layout.sectionTableOffset + 16 * i + 8)
@@ -378,8 +433,13 @@ public final class ModelFile: @unchecked Sendable {
         static let scaleMinimumOffset = 80
         static let scaleMaximumOffset = 88
         static let scaleStepOffset = 96
-        static let sectionTableOffset = 104
+        static let runIDOffset = 104
+        static let sectionTableOffset = 112
         static let headerBytes = sectionTableOffset + 16 * Section.allCases.count
+
+        /// Where the section table starts in a file of `version`.
+        static func sectionTableOffset(version: Int) -> Int { version == 1 ? 104 : sectionTableOffset }
+        static func headerBytes(version: Int) -> Int { sectionTableOffset(version: version) + 16 * Section.allCases.count }
 
         static let customerIDsAscendFlag: UInt64 = 1
         static let movieIDsAscendFlag: UInt64 = 2
@@ -396,6 +456,7 @@ public final class ModelFile: @unchecked Sendable {
         struct Header {
             var kind = "", parameters = "", dataVersion = ""
             var splitID = 0, rank = 0, customerCount = 0, movieCount = 0
+            var runID: Int?
             var globalMean = 0.0
             var scale = RatingScale.netflix
             var customerIDsAscend = false, movieIDsAscend = false
@@ -416,9 +477,11 @@ public final class ModelFile: @unchecked Sendable {
 
                 guard Array(bytes[0..<magic.count]) == magic else { throw ModelFileError.notAModelFile(path: path) }
                 let version = Int(bytes.loadUnaligned(fromByteOffset: versionOffset, as: UInt32.self).littleEndian)
-                guard version == ModelFile.formatVersion else {
+                guard ModelFile.readableVersions.contains(version) else {
                     throw ModelFileError.unsupportedVersion(path: path, found: version, supported: ModelFile.formatVersion)
                 }
+                let headerBytes = Layout.headerBytes(version: version)
+                let sectionTableOffset = Layout.sectionTableOffset(version: version)
                 let declaredHeader = Int(bytes.loadUnaligned(fromByteOffset: headerBytesOffset, as: UInt32.self).littleEndian)
                 guard declaredHeader == headerBytes else { throw corrupt("header of \(declaredHeader) bytes, expected \(headerBytes)") }
                 guard let fileLength = Int(exactly: u64(fileLengthOffset)) else { throw corrupt("file length \(u64(fileLengthOffset))") }
@@ -442,6 +505,12 @@ public final class ModelFile: @unchecked Sendable {
                 movieCount = try int(movieCountOffset, "the movie count")
                 splitID = Int(Int64(bitPattern: u64(splitIDOffset)))
                 globalMean = double(globalMeanOffset)
+                guard globalMean.isFinite else { throw ModelFileError.nonFinite(path: path, field: "global mean", index: nil) }
+                if version >= 2 {
+                    let stored = Int64(bitPattern: u64(runIDOffset))
+                    guard stored >= -1, let value = Int(exactly: stored) else { throw corrupt("run id \(stored)") }
+                    runID = value >= 0 ? value : nil
+                }
                 let minimum = double(scaleMinimumOffset), maximum = double(scaleMaximumOffset), step = double(scaleStepOffset)
                 guard minimum.isFinite, maximum.isFinite, step.isFinite, minimum < maximum, step > 0 else {
                     throw corrupt("rating scale \(minimum)…\(maximum) step \(step)")
@@ -488,6 +557,33 @@ public final class ModelFile: @unchecked Sendable {
                 kind = try text(.kind)
                 parameters = try text(.parameters)
                 dataVersion = try text(.dataVersion)
+                // A NaN bias or factor would make every score it touches NaN: evaluate
+                // would stop, recommend would rank nothing. One pass, at memory speed.
+                for (section, name) in [(Section.customerBias, "customer bias"), (.movieBias, "movie bias"),
+                                        (.customerFactors, "customer factors"), (.movieFactors, "movie factors")] {
+                    let range = sections[section.rawValue]
+                    let floats = UnsafeRawBufferPointer(rebasing: bytes[range]).bindMemory(to: Float.self)
+                    if let bad = Self.firstNonFinite(floats) {
+                        throw ModelFileError.nonFinite(path: path, field: name, index: bad)
+                    }
+                }
+            }
+
+            /// The index of the first NaN or infinite value, if any: v · 0 is 0
+            /// for a finite v and NaN otherwise, so a block's sum of them is
+            /// finite exactly when all its values are — one multiply-add per value.
+            static func firstNonFinite(_ values: UnsafeBufferPointer<Float>) -> Int? {
+                var start = 0
+                while start < values.count {
+                    let end = min(values.count, start + 64)
+                    var sum: Float = 0
+                    for i in start..<end { sum += values[i] * 0 }
+                    if !sum.isFinite {
+                        for i in start..<end where !values[i].isFinite { return i }
+                    }
+                    start = end
+                }
+                return nil
             }
         }
     }
@@ -500,8 +596,10 @@ public final class ModelFile: @unchecked Sendable {
 enum AtomicFile {
     struct Failure: Error { var reason: String }
 
-    /// `fill` gets the file's `size` bytes, all zero.
-    static func write(to url: URL, size: Int, fill: (UnsafeMutableRawBufferPointer) -> Void) throws {
+    /// `fill` gets the file's `size` bytes, all zero. With `locked`, the
+    /// rename and the hooks around it run under an exclusive flock of the folder.
+    static func write(to url: URL, size: Int, locked: Bool = false, beforeRename: (() throws -> Void)? = nil,
+                      afterRename: (() throws -> Void)? = nil, fill: (UnsafeMutableRawBufferPointer) -> Void) throws {
         func failure(_ what: String) -> Failure { Failure(reason: "\(what): \(String(cString: strerror(errno)))") }
         let folder = url.deletingLastPathComponent()
         do {
@@ -509,13 +607,16 @@ enum AtomicFile {
         } catch {
             throw Failure(reason: "cannot create the folder \(folder.path): \(error.localizedDescription)")
         }
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid())-\(UInt32.random(in: 0...UInt32.max)).partial")
+        TemporaryFiles.removeOrphans(beside: url)
+        let temporary = TemporaryFiles.name(beside: url)
         let fd = open(temporary.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw failure("cannot create \(temporary.path)") }
+        let token = TemporaryFiles.register(temporary.path)
         var done = false
         defer {
             close(fd)
             if !done { unlink(temporary.path) }
+            TemporaryFiles.unregister(token)
         }
         if size > 0 {
             let status = posix_fallocate(fd, 0, off_t(size))
@@ -531,7 +632,17 @@ enum AtomicFile {
         }
         // Synced before the rename, so that a crash cannot leave a renamed but empty file.
         guard fsync(fd) == 0 else { throw failure("cannot sync") }
+        try Interruption.check()
+        var folderLock: Int32 = -1
+        if locked {
+            folderLock = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard folderLock >= 0 else { throw failure("cannot open the folder \(folder.path)") }
+            while flock(folderLock, LOCK_EX) != 0 && errno == EINTR {}
+        }
+        defer { if folderLock >= 0 { close(folderLock) } }
+        try beforeRename?()
         guard rename(temporary.path, url.path) == 0 else { throw failure("cannot rename into place") }
         done = true
+        try afterRename?()
     }
 }

@@ -1,5 +1,6 @@
 import Features
 import Foundation
+import Runtime
 
 /// Parameters of the truncated SVD of the bias residuals by a randomized range finder.
 public struct SVDConfiguration: Sendable, Equatable {
@@ -147,10 +148,12 @@ public struct RandomizedSVD: Sendable {
         var tall = [Double](repeating: 0, count: m * l)    // Q: the basis of A's range
         var wide = [Double](repeating: 0, count: n * l)    // Ω, then W: the basis of Aᵀ's range
         func applyA() throws {
+            try Interruption.check()
             try timed(&timings.productSeconds) { try multiply(wide, l, &tall) }
             timings.products += 1
         }
         func applyAT() throws {
+            try Interruption.check()
             let start = Date()
             try multiplyTransposed(tall, l, &wide)
             let seconds = Date().timeIntervalSince(start)
@@ -190,6 +193,7 @@ public struct RandomizedSVD: Sendable {
             // Ṽ_k = the first k rows of Ṽᵀ, transposed: W Ṽ_k = W (Ṽᵀ_{1..k})ᵀ.
             Linalg.gemmTransposedB(m: n, n: k, k: l, a: wide, b: vt, c: &right)
         }
+        try Interruption.check()
         timings.totalSeconds = Date().timeIntervalSince(started)
         return SVDResult(singularValues: Array(singularValues.prefix(k)), left: left, right: right,
                          rows: m, columns: n, timings: timings)

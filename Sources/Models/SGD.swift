@@ -1,5 +1,6 @@
 import Features
 import Foundation
+import Runtime
 
 /// Parameters of biased matrix factorization by stochastic gradient descent.
 /// The defaults are those of Surprise's `SVD` (lr_all 0.005, reg_all 0.02,
@@ -182,7 +183,7 @@ public struct SGDTrainer: Sendable {
                     model.customerBias.withUnsafeMutableBufferPointer { bu in
                         model.movieBias.withUnsafeMutableBufferPointer { bi in
                             blocks.ratings.withUnsafeBufferPointer { ratings in
-                                for shift in diagonals {
+                                for shift in diagonals where !Interruption.isRequested {
                                     // One diagonal: worker a owns customer group a and movie group (a + shift) mod T.
                                     DispatchQueue.concurrentPerform(iterations: threads) { a in
                                         let block = a * threads + (a + shift) % threads
@@ -201,6 +202,7 @@ public struct SGDTrainer: Sendable {
                     }
                 }
             }
+            try Interruption.check()
             guard model.customerFactors.allSatisfy(\.isFinite), model.movieFactors.allSatisfy(\.isFinite),
                   model.customerBias.allSatisfy(\.isFinite), model.movieBias.allSatisfy(\.isFinite) else {
                 throw SGDError.nonFiniteFactors(epoch: epoch)
@@ -210,7 +212,7 @@ public struct SGDTrainer: Sendable {
             if let snapshot, snapshots.contains(epoch) { snapshot(epoch, model) }
             if let onEpoch {
                 let train = Evaluation.trainRMSE(model, on: matrix, threads: threads)
-                let validationRMSE = validation.map { Evaluation.metrics(model, on: $0, trainedOn: matrix).rmse }
+                let validationRMSE = validation.flatMap { Evaluation.metrics(model, on: $0, trainedOn: matrix)?.rmse }
                 onEpoch(SGDEpoch(epoch: epoch, learningRate: rate, trainRMSE: train, validationRMSE: validationRMSE,
                                  seconds: seconds))
             }

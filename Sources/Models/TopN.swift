@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 
 /// Top-N recommendation kernels for factor models: score every movie,
 /// keep the N best that the customer has not seen.

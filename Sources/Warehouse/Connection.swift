@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import Runtime
 
 /// An error raised by the warehouse: a database failure with its SQLSTATE, or a
 /// problem the warehouse found itself. Messages say what to do next.
@@ -13,6 +14,8 @@ public struct WarehouseError: Error, CustomStringConvertible, Sendable {
         case cluster
         /// Something the caller asked for cannot be done as asked.
         case usage
+        /// The data or the options describe something that cannot be used (exit 2).
+        case badInput
     }
 
     public var kind: Kind
@@ -64,6 +67,8 @@ public final class Connection {
     public let target: String
 
     public init(conninfo: String, target: String) throws {
+        // Whatever libpq says about this string may quote its password.
+        Secrets.registerConnection(conninfo)
         guard let conn = PQconnectdb(conninfo) else {
             throw WarehouseError(.connection, "libpq could not allocate a connection")
         }
@@ -71,8 +76,8 @@ public final class Connection {
         self.target = target
         guard PQstatus(conn) == CONNECTION_OK else {
             // deinit runs for a class whose stored properties are all set, and frees `conn`.
-            let message = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw WarehouseError(.connection, "cannot connect to \(target): \(message)",
+            let message = Secrets.scrub(String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines))
+            throw WarehouseError(.connection, "cannot connect to \(Secrets.scrub(target)): \(message)",
                                  hint: "check --database / RECSYS_DATABASE_URL, or unset them to use the managed local cluster (`recsys db start`)")
         }
         // Notices (e.g. "relation already exists, skipping") are expected during

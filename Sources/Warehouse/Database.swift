@@ -13,6 +13,7 @@ public struct Database: Sendable {
 
     /// A new connection; for the managed cluster, starts it first when needed.
     public func connect() throws -> Connection {
+        try home.checkUsable()
         switch target {
         case .configured(let conninfo, _):
             return try Connection(conninfo: conninfo, target: target.displayName)

@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 
 /// Where recsys keeps its local state: the managed cluster, logs, caches.
 /// `RECSYS_HOME` moves it; otherwise `.recsys` in the working directory.
@@ -20,6 +21,22 @@ public struct RecsysHome: Sendable {
     public var logs: URL { url.appendingPathComponent("logs", isDirectory: true) }
     public var cache: URL { url.appendingPathComponent("cache", isDirectory: true) }
     public var models: URL { url.appendingPathComponent("models", isDirectory: true) }
+
+    /// Fails with a message that says what to do when the home exists but this
+    /// user cannot write in it (another user's `.recsys`).
+    public func checkUsable() throws {
+        var info = stat()
+        guard stat(url.path, &info) == 0 else { return }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw WarehouseError(.usage, "\(url.path) is not a folder", hint: "remove it, or set RECSYS_HOME to a folder of yours")
+        }
+        guard access(url.path, W_OK | X_OK) == 0 else {
+            let owner = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(info.st_uid)"
+            let me = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(geteuid())"
+            throw WarehouseError(.usage, "\(url.path) belongs to \(owner), and \(me) cannot write in it",
+                                 hint: "run recsys as \(owner), or set RECSYS_HOME to a folder of your own (it is created when missing)")
+        }
+    }
 }
 
 /// Which database a command talks to, decided once:
@@ -35,15 +52,21 @@ public enum DatabaseTarget: Sendable, Equatable {
 
     public static func resolve(option: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
                                dotEnv: URL? = nil) -> DatabaseTarget {
-        if let option, !option.isEmpty { return .configured(conninfo: option, source: "--database") }
+        if let password = environment["PGPASSWORD"] { Secrets.register(password) }
+        if let option, !option.isEmpty {
+            Secrets.registerConnection(option)
+            return .configured(conninfo: option, source: "--database")
+        }
         var env = environment
         let envFile = dotEnv ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".env")
         for (key, value) in DotEnv.read(envFile) where env[key] == nil {
             env[key] = value
             // libpq reads PG* itself, so a value that only the .env file holds must reach the process.
             if key.hasPrefix("PG") { setenv(key, value, 0) }
+            if key == "PGPASSWORD" { Secrets.register(value) }
         }
         if let url = env["RECSYS_DATABASE_URL"], !url.isEmpty {
+            Secrets.registerConnection(url)
             return .configured(conninfo: url, source: "RECSYS_DATABASE_URL")
         }
         let libpqKeys = ["PGHOST", "PGHOSTADDR", "PGDATABASE", "PGSERVICE", "PGPORT", "PGUSER"]
@@ -84,18 +107,5 @@ enum DotEnv {
 
 /// Masks passwords in connection strings before they are shown anywhere.
 public enum Redact {
-    public static func conninfo(_ text: String) -> String {
-        var out = text
-        // URL form: scheme://user:password@host → scheme://user:***@host
-        if let range = out.range(of: #"://[^/@:]*:[^/@]*@"#, options: .regularExpression) {
-            let segment = out[range]
-            if let colon = segment.dropFirst(3).firstIndex(of: ":") {
-                out.replaceSubrange(colon..<range.upperBound, with: ":***@")
-            }
-        }
-        // keyword form and URL query: password=secret → password=***
-        out = out.replacingOccurrences(of: #"(?i)(password\s*=\s*)('[^']*'|[^\s&]*)"#, with: "$1***",
-                                       options: .regularExpression)
-        return out
-    }
+    public static func conninfo(_ text: String) -> String { Secrets.scrub(text) }
 }

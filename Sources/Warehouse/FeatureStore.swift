@@ -56,6 +56,16 @@ public enum FeatureStore {
         let parts = try Splitter.assign(matrix, definition, testPairs: pairs)
         // `consume` ends the full matrix here, so its arrays are freed while the train part is built.
         let split = (consume matrix).partitioned(by: parts)
+        // A metric over zero ratings means nothing; a split without test ratings is refused.
+        guard split.test.count > 0 else {
+            throw WarehouseError(.badInput, "the \(definition.kind.rawValue) split leaves the test part empty (0 of \(split.train.count + split.validation.count) ratings); nothing was recorded",
+                                 hint: definition.kind == .random || definition.kind == .temporal
+                                    ? "raise --test-fraction, or load more ratings" : "the split's pairs match no loaded rating: check the file")
+        }
+        guard split.train.count > 0 else {
+            throw WarehouseError(.badInput, "the \(definition.kind.rawValue) split leaves the train part empty; nothing was recorded",
+                                 hint: "lower --test-fraction / --validation-fraction")
+        }
         let biases = BiasModel(fitting: split.train)
         let checksum = split.test.checksum(customerIDs: split.train.customerIDs, movieIDs: split.train.movieIDs)
         let seconds = Date().timeIntervalSince(started)

@@ -21,19 +21,52 @@ public struct LocalCluster: Sendable {
     public var logFile: URL { home.postgres.appendingPathComponent("server.log") }
 
     /// The socket lives beside the data unless that path is too long for a
-    /// unix socket address (108 bytes), then under /tmp keyed by the folder.
+    /// unix socket address (108 bytes); then in a folder under /tmp with a
+    /// unique name (mkdtemp), made by `start` and recorded in the home, whose
+    /// owner and mode are checked before every use.
     public var socketDirectory: URL {
         let local = home.postgres.appendingPathComponent("run", isDirectory: true)
         if local.path.utf8.count + 20 < 100 { return local }
-        return URL(fileURLWithPath: "/tmp/recsys-\(FNV1a.hex(home.postgres.path.utf8))", isDirectory: true)
+        if let recorded = try? String(contentsOf: socketRecord, encoding: .utf8), recorded.hasPrefix("/tmp/recsys-") {
+            return URL(fileURLWithPath: recorded.trimmingCharacters(in: .whitespacesAndNewlines), isDirectory: true)
+        }
+        return URL(fileURLWithPath: "/tmp/recsys-(not created yet)", isDirectory: true)
     }
 
-    public var conninfo: String {
-        "host=\(socketDirectory.path) port=\(port) dbname=\(databaseName) user=\(superuser) connect_timeout=10"
+    /// Where the /tmp socket folder of a long home is recorded.
+    var socketRecord: URL { home.postgres.appendingPathComponent("socket_directory") }
+    /// Written beside data/ before initdb: recsys made that folder and may delete it.
+    var creationMarker: URL { home.postgres.appendingPathComponent("data.created-by-recsys") }
+
+    public var conninfo: String { conninfo(database: databaseName) }
+
+    /// A libpq keyword/value string; each value quoted, so that a home path with
+    /// spaces, quotes or backslashes stays one value.
+    public func conninfo(database: String) -> String {
+        "host=\(Self.quoted(socketDirectory.path)) port=\(port) dbname=\(Self.quoted(database)) user=\(superuser) connect_timeout=10"
     }
 
     public var url: String {
-        "postgresql://\(superuser)@/\(databaseName)?host=\(socketDirectory.path)&port=\(port)"
+        "postgresql://\(superuser)@/\(databaseName)?host=\(Self.percentEncoded(socketDirectory.path))&port=\(port)"
+    }
+
+    /// A conninfo value in single quotes, with `\` and `'` escaped (libpq's rule).
+    static func quoted(_ value: String) -> String {
+        "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+    }
+
+    /// A URL query value: everything but unreserved characters and `/` percent-encoded (UTF-8).
+    static func percentEncoded(_ value: String) -> String {
+        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
+    }
+
+    /// A postgresql.conf string value naming one directory of a list: the list
+    /// element in double quotes (commas and spaces stay inside it), the whole in
+    /// single quotes with `'` and `\` escaped.
+    static func configDirectoryList(_ path: String) -> String {
+        let element = "\"" + path.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return "'" + element.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "'"
     }
 
     public var isInitialized: Bool {
@@ -66,22 +99,17 @@ public struct LocalCluster: Sendable {
     /// Returns true when this call started the server.
     @discardableResult
     public func start() throws -> Bool {
+        try home.checkUsable()
+        try refuseLinks([home.url])
         try FileManager.default.createDirectory(at: home.postgres, withIntermediateDirectories: true)
+        try refuseLinks(ownPaths)
         return try withFileLock(home.postgres.appendingPathComponent(".lock")) {
             try prepareOwnership()
             if !isInitialized { try initialize() }
             var started = false
             if try !status().running {
-                try FileManager.default.createDirectory(at: socketDirectory, withIntermediateDirectories: true)
-                try chownToServerUser(socketDirectory)
-                let result = try run(tool: "pg_ctl", ["start", "-w", "-t", "60", "-D", dataDirectory.path,
-                                                      "-l", logFile.path], allowFailure: true)
-                if result.status != 0 {
-                    let tail = (try? String(contentsOf: logFile, encoding: .utf8))?
-                        .split(separator: "\n").suffix(8).joined(separator: "\n") ?? ""
-                    throw WarehouseError(.cluster, "the managed PostgreSQL did not start: \(result.output)",
-                                         detail: tail, hint: "see \(logFile.path)")
-                }
+                try prepareSocketDirectory()
+                try launchServer()
                 started = true
             }
             try ensureDatabase()
@@ -89,7 +117,111 @@ public struct LocalCluster: Sendable {
         }
     }
 
+    /// Starts `postgres -D DATA` directly (pg_ctl goes through /bin/sh, and a
+    /// data path with a double quote, `$` or a backslash breaks its quoting),
+    /// then waits up to 60 s for postmaster.pid to say the server is ready.
+    private func launchServer() throws {
+        let binary = try Self.binDirectory().appendingPathComponent("postgres").path
+        let argv = (serverUser.map { ["/usr/sbin/runuser", "-u", $0, "--", binary] } ?? [binary]) + ["-D", dataDirectory.path]
+        let pid = try Subprocess.launch(argv, environment: ["PATH=/usr/bin:/bin", "LC_ALL=C", "LANG=C"], log: logFile)
+        let pidFile = dataDirectory.appendingPathComponent("postmaster.pid")
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                let tail = (try? String(contentsOf: logFile, encoding: .utf8))?
+                    .split(separator: "\n").suffix(8).joined(separator: "\n") ?? ""
+                throw WarehouseError(.cluster, "the managed PostgreSQL did not start", detail: tail, hint: "see \(logFile.path)")
+            }
+            // Line 8 of postmaster.pid is the server's state ("ready" once it accepts connections).
+            if let text = try? String(contentsOf: pidFile, encoding: .utf8) {
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                if lines.count >= 8, lines[7].trimmingCharacters(in: .whitespaces) == "ready" { return }
+            }
+            usleep(50_000)
+        }
+        throw WarehouseError(.cluster, "the managed PostgreSQL did not become ready within 60 s", hint: "see \(logFile.path)")
+    }
+
+    /// The paths of the managed home that recsys creates and root may chown or
+    /// delete: none of them may be a symbolic link (a link would hand its
+    /// target to the server user, or have recsys delete it).
+    private var ownPaths: [URL] {
+        [home.url, home.postgres, dataDirectory, home.postgres.appendingPathComponent("run"), logFile,
+         home.postgres.appendingPathComponent(".lock"), socketRecord, creationMarker]
+    }
+
+    private func refuseLinks(_ paths: [URL]) throws {
+        for url in paths {
+            var info = stat()
+            guard lstat(url.path, &info) == 0 else { continue }
+            if (info.st_mode & S_IFMT) == S_IFLNK {
+                throw SafetyRefusal(reason: "\(url.path) is a symbolic link; the managed cluster's own files must be real files and folders (recsys would otherwise change or delete what it points to)", action: "remove the link, or set RECSYS_HOME to another folder")
+            }
+        }
+    }
+
+    /// Makes the socket folder: `run/` beside the data, or for a long home a
+    /// fresh mkdtemp folder under /tmp (recorded, and named in the server's
+    /// configuration at every start), owned by the server's user, mode 0700.
+    private func prepareSocketDirectory() throws {
+        let local = home.postgres.appendingPathComponent("run", isDirectory: true)
+        var directory = local
+        if local.path.utf8.count + 20 >= 100 {
+            if let recorded = try? String(contentsOf: socketRecord, encoding: .utf8),
+               case let path = recorded.trimmingCharacters(in: .whitespacesAndNewlines), path.hasPrefix("/tmp/recsys-"),
+               (try? checkSocketFolder(URL(fileURLWithPath: path))) != nil {
+                directory = URL(fileURLWithPath: path, isDirectory: true)
+            } else {
+                var template = Array("/tmp/recsys-XXXXXX".utf8CString)
+                guard let made = mkdtemp(&template) else {
+                    throw WarehouseError(.cluster, "cannot create a socket folder under /tmp: \(String(cString: strerror(errno)))")
+                }
+                directory = URL(fileURLWithPath: String(cString: made), isDirectory: true)
+                try chownToServerUser(directory)
+                try Data(directory.path.utf8).write(to: socketRecord, options: .atomic)
+            }
+        } else {
+            var info = stat()
+            if lstat(local.path, &info) != 0 {
+                guard mkdir(local.path, 0o700) == 0 || errno == EEXIST else {
+                    throw WarehouseError(.cluster, "cannot create \(local.path): \(String(cString: strerror(errno)))")
+                }
+            }
+            try chownToServerUser(local)
+            chmod(local.path, 0o700)
+        }
+        try checkSocketFolder(directory)
+        let settings = "# written by recsys at every start\nunix_socket_directories = \(Self.configDirectoryList(directory.path))\n"
+        let file = dataDirectory.appendingPathComponent("recsys-socket.conf")
+        try Data(settings.utf8).write(to: file, options: .atomic)
+        try chownToServerUser(file)
+        let conf = dataDirectory.appendingPathComponent("postgresql.conf")
+        let text = (try? String(contentsOf: conf, encoding: .utf8)) ?? ""
+        let include = "include_if_exists = 'recsys-socket.conf'"
+        if !text.contains(include) {
+            let handle = try FileHandle(forWritingTo: conf)
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data("\n# the socket folder, decided at each start\n\(include)\n".utf8))
+        }
+    }
+
+    /// A socket folder is used only when it is a real folder of the server's
+    /// user with mode 0700: anyone else's folder could hold a fake server.
+    private func checkSocketFolder(_ url: URL) throws {
+        var info = stat()
+        guard lstat(url.path, &info) == 0 else {
+            throw WarehouseError(.cluster, "the socket folder \(url.path) is missing")
+        }
+        let owner = serverUser.flatMap { getpwnam($0)?.pointee.pw_uid } ?? geteuid()
+        guard (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == owner, info.st_mode & 0o777 == 0o700 else {
+            throw SafetyRefusal(reason: "the socket folder \(url.path) is not a folder of mode 0700 owned by the server's user; it is not used", action: "remove it (and \(socketRecord.path)); recsys then makes a new one")
+        }
+    }
+
     public func stop() throws {
+        try refuseLinks(ownPaths)
         guard isInitialized, try status().running else { return }
         let result = try run(tool: "pg_ctl", ["stop", "-w", "-m", "fast", "-D", dataDirectory.path], allowFailure: true)
         if result.status != 0 {
@@ -98,8 +230,18 @@ public struct LocalCluster: Sendable {
     }
 
     private func initialize() throws {
-        try? FileManager.default.removeItem(at: dataDirectory)
-        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        var info = stat()
+        if lstat(dataDirectory.path, &info) == 0 {
+            // A data/ without PG_VERSION: an initdb that did not finish, if recsys made it;
+            // otherwise somebody's folder, which is not ours to delete.
+            guard FileManager.default.fileExists(atPath: creationMarker.path) else {
+                throw SafetyRefusal(reason: "\(dataDirectory.path) exists but holds no PostgreSQL cluster, and recsys did not create it; it is left as it is", action: "move it away, or set RECSYS_HOME to another folder")
+            }
+            try FileManager.default.removeItem(at: dataDirectory)
+        }
+        try Data("recsys created data/ beside this file and may remove it while it holds no cluster\n".utf8)
+            .write(to: creationMarker, options: .atomic)
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: false)
         try chownToServerUser(home.postgres)
         try chownToServerUser(dataDirectory)
         let result = try run(tool: "initdb", ["-D", dataDirectory.path, "-U", superuser, "-E", "UTF8",
@@ -118,7 +260,6 @@ public struct LocalCluster: Sendable {
         # recsys managed cluster
         listen_addresses = ''
         port = \(port)
-        unix_socket_directories = '\(socketDirectory.path)'
         unix_socket_permissions = 0700
         shared_buffers = '512MB'
         work_mem = '64MB'
@@ -139,14 +280,13 @@ public struct LocalCluster: Sendable {
         """
         let conf = dataDirectory.appendingPathComponent("postgresql.conf")
         let handle = try FileHandle(forWritingTo: conf)
-        handle.seekToEndOfFile()
-        handle.write(settings.data(using: .utf8)!)
-        try handle.close()
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(settings.utf8))
     }
 
     private func ensureDatabase() throws {
-        let admin = "host=\(socketDirectory.path) port=\(port) dbname=postgres user=\(superuser) connect_timeout=10"
-        let connection = try Connection(conninfo: admin, target: "the managed local cluster")
+        let connection = try Connection(conninfo: conninfo(database: "postgres"), target: "the managed local cluster")
         let exists = try connection.execute("SELECT 1 FROM pg_database WHERE datname = $1", [databaseName])
         if exists.count == 0 {
             do {
@@ -183,7 +323,8 @@ public struct LocalCluster: Sendable {
 
     private func chownToServerUser(_ url: URL) throws {
         guard let user = serverUser, let pw = getpwnam(user) else { return }
-        if chown(url.path, pw.pointee.pw_uid, pw.pointee.pw_gid) != 0 {
+        // lchown: a link swapped in after the check is changed itself, never its target.
+        if lchown(url.path, pw.pointee.pw_uid, pw.pointee.pw_gid) != 0 {
             throw WarehouseError(.cluster, "cannot hand \(url.path) to the '\(user)' user: \(String(cString: strerror(errno)))")
         }
     }
@@ -221,31 +362,68 @@ public struct LocalCluster: Sendable {
 /// not hold our end of anything open.
 enum Subprocess {
     static func run(_ argv: [String], environment: [String]) throws -> (status: Int32, output: String) {
-        let outputPath = NSTemporaryDirectory() + "recsys-subprocess-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).out"
-        defer { unlink(outputPath) }
+        // The output file is unlinked as soon as it is open: nothing is left
+        // behind, whatever ends this process (SIGKILL included).
+        var template = Array((NSTemporaryDirectory() + "recsys-subprocess-XXXXXX").utf8CString)
+        let outputFD = mkstemp(&template)
+        guard outputFD >= 0 else {
+            throw WarehouseError(.cluster, "cannot create a temporary file: \(String(cString: strerror(errno)))")
+        }
+        unlink(String(cString: template))
+        defer { close(outputFD) }
+        let pid = try spawn(argv, environment: environment, output: outputFD, newSession: false)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        var output = Data()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var offset: off_t = 0
+        while true {
+            let got = pread(outputFD, &buffer, buffer.count, offset)
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { break }
+            output.append(contentsOf: buffer[0..<got])
+            offset += off_t(got)
+        }
+        // WIFEXITED / WEXITSTATUS, which Swift cannot import as macros.
+        let exitCode: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return (exitCode, String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Starts `argv` in a session of its own and returns at once: the server,
+    /// which must outlive this process. Its output goes to `log` (appended).
+    static func launch(_ argv: [String], environment: [String], log: URL) throws -> pid_t {
+        let logFD = open(log.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard logFD >= 0 else { throw WarehouseError(.cluster, "cannot open \(log.path): \(String(cString: strerror(errno)))") }
+        defer { close(logFD) }
+        return try spawn(argv, environment: environment, output: logFD, newSession: true)
+    }
+
+    /// posix_spawn with stdin from /dev/null, stdout and stderr to `output`, and
+    /// no other descriptor of ours: the server outlives us, and must not hold
+    /// open whatever our own parent waits on to see us exit.
+    private static func spawn(_ argv: [String], environment: [String], output: Int32, newSession: Bool) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // The server outlives us: it must inherit none of our descriptors, or it
-        // holds open whatever our own parent waits on to see us exit.
+        posix_spawn_file_actions_adddup2(&actions, output, 1)
+        posix_spawn_file_actions_adddup2(&actions, output, 2)
         _ = spawnActionsCloseFrom(&actions, 3)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // A session of its own (POSIX_SPAWN_SETSID, which glibc declares only under
+        // _GNU_SOURCE): Ctrl-C in our terminal must not reach the server.
+        if newSession { posix_spawnattr_setflags(&attributes, 0x80) }
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = environment.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
         var pid = pid_t()
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArgs, cEnv)
+        let spawned = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, cEnv)
         guard spawned == 0 else {
             throw WarehouseError(.cluster, "cannot run \(argv[0]): \(String(cString: strerror(spawned)))")
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        // WIFEXITED / WEXITSTATUS, which Swift cannot import as macros.
-        let exitCode: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        return (exitCode, output.trimmingCharacters(in: .whitespacesAndNewlines))
+        return pid
     }
 }
 
@@ -255,7 +433,7 @@ private func spawnActionsCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_f
 
 /// Holds an exclusive `flock` on `url` while `body` runs.
 func withFileLock<T>(_ url: URL, _ body: () throws -> T) throws -> T {
-    let fd = open(url.path, O_CREAT | O_RDWR, 0o644)
+    let fd = open(url.path, O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw WarehouseError(.cluster, "cannot open lock file \(url.path)") }
     defer { close(fd) }
     flock(fd, LOCK_EX)

@@ -45,9 +45,31 @@ public enum ModelRegistry {
         return id
     }
 
-    /// Sets the file of a run (written after the run got its id, which names the file).
-    public static func setPath(_ connection: Connection, run: Int, path: String) throws {
-        _ = try connection.execute("UPDATE model_runs SET path = $1 WHERE run_id = $2", [path, String(run)])
+    /// A run id of its own for a run that is not registered yet: the model file
+    /// records it before the row exists, so a run killed before its file is
+    /// in place leaves no row.
+    public static func reserveRunID(_ connection: Connection) throws -> Int {
+        guard let id = try connection.execute("SELECT nextval(pg_get_serial_sequence('model_runs', 'run_id'))").int(0, 0) else {
+            throw WarehouseError(.database, "model_runs gave no run id")
+        }
+        return id
+    }
+
+    /// Registers a run with a reserved id and its file, which is in place: a
+    /// run whose file was at the same path loses it (that file was just
+    /// replaced). One transaction, so the registry never shows two runs
+    /// owning one file.
+    public static func record(_ connection: Connection, _ run: Run, id: Int) throws {
+        try connection.transaction {
+            if let path = run.path {
+                _ = try connection.execute("UPDATE model_runs SET path = NULL WHERE path = $1", [path])
+            }
+            _ = try connection.execute("""
+                INSERT INTO model_runs (run_id, model, params, metrics, iterations, fit_seconds, data_version, split_id, path, grid_id)
+                VALUES ($1, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6, $7, $8, $9, $10)
+                """, [String(id), run.model, run.params, run.metrics, run.iterations, String(run.fitSeconds), run.dataVersion,
+                      run.splitID.map(String.init), run.path, run.gridID])
+        }
     }
 
     /// A saved model: its run and file.

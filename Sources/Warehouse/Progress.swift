@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Runtime
 
 /// Shows how a long step advances: on a terminal a live bar (percent, rows,
 /// rows/s, ETA) redrawn in place on stderr; otherwise a log line every few
@@ -38,16 +39,27 @@ public final class ProgressReporter: @unchecked Sendable {
         }
     }
 
+    /// Adds `rows` to the count: read and store in one locked step, so that
+    /// threads advancing at once never lose each other's rows.
     public func advance(_ rows: Int) {
-        lock.lock()
-        let total = done + rows
-        lock.unlock()
-        update(done: total)
+        lock.lock(); defer { lock.unlock() }
+        setDone(done + rows)
     }
 
     /// Sets how many rows are done so far.
     public func update(done newValue: Int) {
         lock.lock(); defer { lock.unlock() }
+        setDone(newValue)
+    }
+
+    /// How many rows are done so far.
+    public var completed: Int {
+        lock.lock(); defer { lock.unlock() }
+        return done
+    }
+
+    /// - Precondition: `lock` is held.
+    private func setDone(_ newValue: Int) {
         done = newValue
         let now = Date()
         let interval = interactive ? 0.2 : logInterval
@@ -55,10 +67,15 @@ public final class ProgressReporter: @unchecked Sendable {
         lastDraw = now
         let line = render(now: now)
         if interactive {
-            FileHandle.standardError.write(("\r\u{1B}[2K" + line).data(using: .utf8)!)
+            Self.terminal("\r\u{1B}[2K" + line)
         } else {
             logger.info("\(line)")
         }
+    }
+
+    /// A redraw of the bar; a failed write stops the command like any failed output.
+    private static func terminal(_ text: String) {
+        do { try Output.standardError(text) } catch let error as OutputError { Interruption.request(failure: error) } catch {}
     }
 
     /// Ends the current step with its summary line.
@@ -67,7 +84,7 @@ public final class ProgressReporter: @unchecked Sendable {
         let rate = seconds > 0 ? Double(rows) / seconds : 0
         let summary = rows == 0 ? "\(label): done in \(String(format: "%.1f", seconds)) s"
             : "\(label): \(Self.count(rows)) rows in \(String(format: "%.1f", seconds)) s (\(Self.count(Int(rate))) rows/s)"
-        if interactive { FileHandle.standardError.write("\r\u{1B}[2K".data(using: .utf8)!) }
+        if interactive { Self.terminal("\r\u{1B}[2K") }
         logger.info("\(summary)")
     }
 

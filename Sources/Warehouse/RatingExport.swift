@@ -1,5 +1,7 @@
 import Features
 import Foundation
+import Logging
+import Runtime
 
 /// Exports the warehouse's ratings into a `RatingMatrix` once per data
 /// version and caches it under `.recsys/cache`, so that training never reads
@@ -17,14 +19,27 @@ public enum RatingExport {
             throw WarehouseError(.usage, "the warehouse's load is not complete", hint: "run the same `recsys load` command again to finish it")
         }
         let file = home.cache.appendingPathComponent("ratings-\(version).bin")
-        if let matrix = try? MatrixFile.read(file, dataVersion: version) { return (matrix, version, true) }
-        let matrix = try export(connection)
-        try FileManager.default.createDirectory(at: home.cache, withIntermediateDirectories: true)
-        for old in (try? FileManager.default.contentsOfDirectory(atPath: home.cache.path)) ?? []
-        where old.hasPrefix("ratings-") && old != file.lastPathComponent {
-            try? FileManager.default.removeItem(at: home.cache.appendingPathComponent(old))
+        let logger = Logger(label: "recsys.cache")
+        if FileManager.default.fileExists(atPath: file.path) {
+            do {
+                return (try MatrixFile.read(file, dataVersion: version), version, true)
+            } catch {
+                logger.warning("the ratings cache \(file.path) is unusable (\(error)); it is deleted and the ratings are exported again")
+                unlink(file.path)
+            }
         }
-        try MatrixFile.write(matrix, dataVersion: version, to: file)
+        let matrix = try export(connection)
+        try Interruption.check()
+        // The cache only saves the next command an export: failing to write it is a warning.
+        do {
+            try FileManager.default.createDirectory(at: home.cache, withIntermediateDirectories: true)
+            try MatrixFile.write(matrix, dataVersion: version, to: file)
+            MatrixFile.removeStale(in: home.cache, keeping: file)
+        } catch let error as Interrupted {
+            throw error
+        } catch {
+            logger.warning("could not write the ratings cache \(file.path) (\(error)); the next command exports again")
+        }
         return (matrix, version, false)
     }
 
@@ -96,51 +111,90 @@ public enum RatingExport {
 enum MatrixFile {
     static let magic = Array("RSMATRX1".utf8)
 
+    /// Why a cache file was not used.
+    struct Unusable: Error, CustomStringConvertible {
+        var reason: String
+        var description: String { reason }
+    }
+
     /// Streams the arrays to disk one after another (no second copy of the
-    /// matrix in memory: at Netflix scale that copy alone was 2 GB).
+    /// matrix in memory: at Netflix scale that copy alone was 2 GB), into a
+    /// temporary file of a unique name that this process holds an exclusive
+    /// flock on until it is renamed: a concurrent command's cleanup
+    /// (`removeStale`) never deletes a file being written.
     static func write(_ m: RatingMatrix, dataVersion: String, to url: URL) throws {
-        let temporary = url.appendingPathExtension("partial")
-        FileManager.default.createFile(atPath: temporary.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: temporary)
+        let temporary = TemporaryFiles.name(beside: url)
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw OutputError(destination: temporary.path, errorNumber: errno) }
+        let token = TemporaryFiles.register(temporary.path)
+        var renamed = false
+        defer {
+            close(fd)
+            if !renamed { unlink(temporary.path) }
+            TemporaryFiles.unregister(token)
+        }
+        flock(fd, LOCK_EX)
         var hasher = Checksum()
-        func emit(_ bytes: UnsafeRawBufferPointer) throws {
-            hasher.add(bytes)
-            try handle.write(contentsOf: bytes)
+        var buffer = [UInt8]()
+        buffer.reserveCapacity(1 << 20)
+        func flush() throws {
+            try buffer.withUnsafeBytes { try Output.write($0, to: fd, destination: temporary.path) }
+            buffer.removeAll(keepingCapacity: true)
+        }
+        func emit(_ bytes: UnsafeRawBufferPointer, hash: Bool = true) throws {
+            if hash { hasher.add(bytes) }
+            if bytes.count > 1 << 19 {
+                try flush()
+                try Output.write(bytes, to: fd, destination: temporary.path)
+            } else {
+                buffer.append(contentsOf: bytes)
+                if buffer.count >= 1 << 20 { try flush() }
+            }
         }
         func put<T>(_ array: [T]) throws {
             var count = UInt64(array.count)
             try withUnsafeBytes(of: &count) { try emit($0) }
             try array.withUnsafeBytes { try emit($0) }
+            try Interruption.check()
         }
-        do {
-            try magic.withUnsafeBytes { try emit($0) }
-            try put(Array(dataVersion.utf8))
-            try put(m.customerIDs); try put(m.movieIDs)
-            try put(m.customerStart.map(Int64.init)); try put(m.customerMovie); try put(m.customerRating); try put(m.customerDay)
-            try put(m.movieStart.map(Int64.init)); try put(m.movieCustomer); try put(m.movieRating)
-            var sum = hasher.value
-            try withUnsafeBytes(of: &sum) { try handle.write(contentsOf: $0) }
-            try handle.close()
-        } catch {
-            try? handle.close()
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        }
+        try magic.withUnsafeBytes { try emit($0) }
+        try put(Array(dataVersion.utf8))
+        try put(m.customerIDs); try put(m.movieIDs)
+        try put(m.customerStart.map(Int64.init)); try put(m.customerMovie); try put(m.customerRating); try put(m.customerDay)
+        try put(m.movieStart.map(Int64.init)); try put(m.movieCustomer); try put(m.movieRating)
+        var sum = hasher.value
+        try withUnsafeBytes(of: &sum) { try emit($0, hash: false) }
+        try flush()
         // rename(2) replaces atomically: a reader sees the old file or the whole new one.
-        guard rename(temporary.path, url.path) == 0 else {
-            throw WarehouseError(.usage, "cannot write the ratings cache \(url.path): \(String(cString: strerror(errno)))")
+        guard rename(temporary.path, url.path) == 0 else { throw OutputError(destination: url.path, errorNumber: errno) }
+        renamed = true
+    }
+
+    /// Deletes the cache files of other data versions and the partial files
+    /// of writers that are gone; a file some live process holds (flock) stays.
+    static func removeStale(in folder: URL, keeping current: URL) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] {
+            guard name.hasPrefix("ratings-") || name.hasPrefix(".ratings-"), name != current.lastPathComponent else { continue }
+            let path = folder.appendingPathComponent(name).path
+            let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { unlink(path) }
+            close(fd)
         }
     }
 
     /// Reads the arrays straight from the file into their final storage (no
-    /// mapping, no intermediate copy), checking the checksum as it goes.
+    /// mapping, no intermediate copy), checking the checksum as it goes. Every
+    /// count is checked against the file's size before it sizes anything, and
+    /// the matrix's structure (offsets, indexes) before it is handed out.
+    /// - Throws: `Unusable` naming what is wrong.
     static func read(_ url: URL, dataVersion: String) throws -> RatingMatrix {
-        struct Corrupt: Error {}
-        let fd = open(url.path, O_RDONLY)
-        guard fd >= 0 else { throw Corrupt() }
+        func unusable(_ reason: String) -> Unusable { Unusable(reason: reason) }
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw unusable("cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw Corrupt() }
+        guard fstat(fd, &info) == 0 else { throw unusable("cannot stat") }
         let size = Int(info.st_size)
         var consumed = 0
         var hasher = Checksum()
@@ -149,20 +203,26 @@ enum MatrixFile {
             while done < count {
                 let got = Glibc.read(fd, destination + done, count - done)
                 if got < 0 && errno == EINTR { continue }
-                guard got > 0 else { throw Corrupt() }
+                guard got > 0 else { throw unusable("truncated at byte \(consumed + done)") }
                 done += got
             }
             if hash { hasher.add(UnsafeRawBufferPointer(start: destination, count: count)) }
             consumed += count
         }
         var head = [UInt8](repeating: 0, count: magic.count)
+        guard size >= magic.count else { throw unusable("\(size) bytes, too short for a cache file") }
         try head.withUnsafeMutableBytes { try readExactly($0.baseAddress!, magic.count) }
-        guard head == magic else { throw Corrupt() }
-        func take<T>(_: T.Type) throws -> [T] {
+        guard head == magic else { throw unusable("not a ratings cache file") }
+        func take<T>(_: T.Type, _ name: String) throws -> [T] {
             var count: UInt64 = 0
+            guard consumed + 8 <= size else { throw unusable("truncated before the \(name) count") }
             try withUnsafeMutableBytes(of: &count) { try readExactly($0.baseAddress!, 8) }
-            let bytes = Int(count) * MemoryLayout<T>.stride
-            guard count <= UInt64(size), consumed + bytes + 8 <= size else { throw Corrupt() }
+            // The count is checked before any arithmetic: a damaged count must not trap.
+            guard count <= UInt64(size) else { throw unusable("the \(name) count \(count) exceeds the file's \(size) bytes") }
+            let (bytes, overflow) = Int(count).multipliedReportingOverflow(by: MemoryLayout<T>.stride)
+            guard !overflow, bytes <= size - consumed - 8 else {
+                throw unusable("the \(name) count \(count) needs more bytes than the file holds")
+            }
             var failure: Error?
             let array = [T](unsafeUninitializedCapacity: Int(count)) { buffer, initialized in
                 do {
@@ -176,19 +236,33 @@ enum MatrixFile {
             if let failure { throw failure }
             return array
         }
-        guard String(decoding: try take(UInt8.self), as: UTF8.self) == dataVersion else { throw Corrupt() }
-        let customerIDs = try take(Int64.self), movieIDs = try take(Int64.self)
-        let customerStart = try take(Int64.self).map(Int.init), customerMovie = try take(Int32.self)
-        let customerRating = try take(Float.self), customerDay = try take(Int32.self)
-        let movieStart = try take(Int64.self).map(Int.init), movieCustomer = try take(Int32.self), movieRating = try take(Float.self)
+        guard String(decoding: try take(UInt8.self, "data version"), as: UTF8.self) == dataVersion else {
+            throw unusable("written for another data version")
+        }
+        let customerIDs = try take(Int64.self, "customer id"), movieIDs = try take(Int64.self, "movie id")
+        let customerStart = try take(Int64.self, "customer offset"), customerMovie = try take(Int32.self, "customer movie")
+        let customerRating = try take(Float.self, "customer rating"), customerDay = try take(Int32.self, "customer day")
+        let movieStart = try take(Int64.self, "movie offset"), movieCustomer = try take(Int32.self, "movie customer")
+        let movieRating = try take(Float.self, "movie rating")
         var stored: UInt64 = 0
+        guard consumed + 8 == size else { throw unusable("\(size - consumed - 8) unexpected bytes before the checksum") }
         try withUnsafeMutableBytes(of: &stored) { try readExactly($0.baseAddress!, 8, hash: false) }
-        guard consumed == size, hasher.value == stored,
-              let matrix = RatingMatrix(customerIDs: customerIDs, movieIDs: movieIDs, customerStart: customerStart,
+        guard hasher.value == stored else { throw unusable("checksum mismatch") }
+        guard valid(starts: customerStart, indexes: customerMovie, below: movieIDs.count),
+              valid(starts: movieStart, indexes: movieCustomer, below: customerIDs.count),
+              let matrix = RatingMatrix(customerIDs: customerIDs, movieIDs: movieIDs, customerStart: customerStart.map { Int($0) },
                                         customerMovie: customerMovie, customerRating: customerRating, customerDay: customerDay,
-                                        movieStart: movieStart, movieCustomer: movieCustomer, movieRating: movieRating)
-        else { throw Corrupt() }
+                                        movieStart: movieStart.map { Int($0) }, movieCustomer: movieCustomer, movieRating: movieRating)
+        else { throw unusable("the arrays do not form a rating matrix") }
         return matrix
+    }
+
+    /// Offsets that start at 0, never decrease and end at the index count; indexes in 0..<bound.
+    private static func valid(starts: [Int64], indexes: [Int32], below bound: Int) -> Bool {
+        guard starts.first == 0, starts.last == Int64(indexes.count) else { return false }
+        for i in 1..<starts.count where starts[i] < starts[i - 1] { return false }
+        let limit = Int32(clamping: bound)
+        return indexes.allSatisfy { $0 >= 0 && $0 < limit }
     }
 }
 

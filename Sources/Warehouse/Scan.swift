@@ -100,19 +100,32 @@ struct SourceScanner {
     var progress: ((Int) -> Void)?
 
     func scan(_ source: SourceSet) throws -> SourceCatalog {
-        var movies = try TitlesReader.read(source.titlesFile, format: source.format)
+        var titleRejects: [RejectedLine] = []
+        let titlesName = source.titlesFile.lastPathComponent
+        var movies = try TitlesReader.read(source.titlesFile, format: source.format) { line, text, reason in
+            let rejected = RejectedLine(file: titlesName, line: line, text: String(text.prefix(1000)), reason: reason)
+            if titleRejects.count >= maxRejects { throw ScanState.stop(rejected, maxRejects: maxRejects) }
+            titleRejects.append(rejected)
+        }
         movies.sort { $0.id < $1.id }
         var movieIndex = IDIndex()
         for movie in movies { _ = movieIndex.insert(movie.id) }
         let files = try source.ratingFiles.map { try MappedFile($0) }
+        // A rating file of 0 bytes is a broken download, not a file without
+        // ratings (an empty `MovieID:` block inside a file stays valid).
+        if let empty = files.first(where: { $0.bytes.isEmpty }) {
+            throw InputError(file: empty.name, line: 0, problem: "the file is empty (0 bytes); a rating file always holds ratings — an interrupted download?",
+                             hint: "download or copy the file again; nothing was written")
+        }
 
         let merged: ScanState
         let summaries: [SourceCatalog.FileSummary]
         if source.format == .netflix, files.count > 1,
-           let parallel = try scanInParallel(files, movieIndex: movieIndex) {
+           let parallel = try scanInParallel(files, movieIndex: movieIndex, titleRejects: titleRejects) {
             (merged, summaries) = parallel
         } else {
             var state = ScanState(format: source.format, movieIndex: movieIndex, maxRejects: maxRejects)
+            state.rejects = titleRejects
             summaries = try files.map { try state.scan($0, progress: progress) }
             merged = state
         }
@@ -135,7 +148,7 @@ struct SourceScanner {
     /// sequential scan's, except for a movie whose block reopens in a later
     /// file: then this returns nil and the caller scans in order, which
     /// reports that line exactly as a sequential reader would.
-    private func scanInParallel(_ files: [MappedFile], movieIndex: IDIndex) throws
+    private func scanInParallel(_ files: [MappedFile], movieIndex: IDIndex, titleRejects: [RejectedLine]) throws
         -> (ScanState, [SourceCatalog.FileSummary])? {
         final class Slot: @unchecked Sendable {
             var state: ScanState?
@@ -151,7 +164,7 @@ struct SourceScanner {
             slots[i].state = state
         }
         // Rejects and a stop, in file order, as one sequential scan would meet them.
-        var rejects: [RejectedLine] = []
+        var rejects: [RejectedLine] = titleRejects
         for slot in slots {
             if let error = slot.error {
                 guard error is InputError, rejects.count + slot.state!.rejects.count >= maxRejects else { throw error }

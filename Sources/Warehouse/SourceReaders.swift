@@ -317,25 +317,59 @@ struct MovieRecord: Equatable {
     var line: Int
 }
 
-/// Reads the titles file of either layout.
+/// Reads the titles file of either layout. A line whose bytes cannot be a
+/// title (a NUL byte; invalid UTF-8 where the file is UTF-8) goes to `reject`,
+/// which counts it against --max-rejects like a bad rating line; the movie it
+/// would have named is then unknown.
 enum TitlesReader {
-    static func read(_ url: URL, format: SourceFormat) throws -> [MovieRecord] {
+    typealias Reject = (_ line: Int, _ text: String, _ reason: String) throws -> Void
+
+    static func read(_ url: URL, format: SourceFormat, reject: Reject) throws -> [MovieRecord] {
         let file = try MappedFile(url)
         switch format {
-        case .netflix: return try netflix(file)
-        case .movielens: return try movieLens(file)
+        case .netflix: return try netflix(file, reject: reject)
+        case .movielens: return try movieLens(file, reject: reject)
         }
     }
 
+    /// The reason a line's bytes are unusable as text, if they are: a NUL byte,
+    /// or (for UTF-8) a byte sequence that is not UTF-8.
+    static func encodingProblem(_ bytes: UnsafeRawBufferPointer, utf8: Bool) -> String? {
+        if let nul = bytes.firstIndex(of: 0) { return "holds a NUL byte (at byte \(nul + 1) of the line)" }
+        guard utf8 else { return nil }
+        if String(validating: bytes, as: UTF8.self) == nil {
+            // The first byte where decoding goes wrong, for the message.
+            var position = 0
+            var iterator = bytes.makeIterator()
+            var decoder = Unicode.UTF8()
+            var offset = 0
+            decode: while true {
+                switch decoder.decode(&iterator) {
+                case .scalarValue(let scalar): offset += UTF8.width(scalar)
+                case .emptyInput: break decode
+                case .error: position = offset; break decode
+                }
+            }
+            return "is not valid UTF-8 (at byte \(position + 1) of the line)"
+        }
+        return nil
+    }
+
     /// `MovieID,YearOfRelease,Title`, ISO-8859-1, unquoted; the title may hold
-    /// commas, so only the first two commas split.
-    static func netflix(_ file: MappedFile) throws -> [MovieRecord] {
+    /// commas, so only the first two commas split. A file that opens with a
+    /// UTF-8 byte-order mark is UTF-8: the mark says so.
+    static func netflix(_ file: MappedFile, reject: Reject) throws -> [MovieRecord] {
+        let utf8 = file.bytes.count >= 3 && file.bytes[0] == 0xEF && file.bytes[1] == 0xBB && file.bytes[2] == 0xBF
         var movies: [MovieRecord] = []
         var seen: [Int64: Int] = [:]
         try file.forEachLine(from: 0, firstLine: 0) { line, number, _ in
             if line.isEmpty { return true }
             func fail(_ problem: String) -> InputError {
                 InputError(file: file.name, line: number, problem: problem, text: printable(line))
+            }
+            if let problem = encodingProblem(line, utf8: utf8) {
+                try reject(number, printable(line, limit: 1000), "the line " + problem)
+                return true
             }
             guard let c1 = RatingLineParser.index(of: UInt8(ascii: ","), in: line, from: 0),
                   let c2 = RatingLineParser.index(of: UInt8(ascii: ","), in: line, from: c1 + 1) else {
@@ -354,7 +388,8 @@ enum TitlesReader {
             }
             let titleBytes = UnsafeRawBufferPointer(rebasing: line[(c2 + 1)...])
             // ISO-8859-1 maps each byte to the code point of the same value.
-            let title = String(String.UnicodeScalarView(titleBytes.map { Unicode.Scalar($0) }))
+            let title = utf8 ? String(decoding: titleBytes, as: UTF8.self)
+                : String(String.UnicodeScalarView(titleBytes.map { Unicode.Scalar($0) }))
             guard !title.trimmingCharacters(in: .whitespaces).isEmpty else { throw fail("empty title") }
             if let first = seen[id] { throw fail("MovieID \(id) is listed twice (first on line \(first))") }
             seen[id] = number
@@ -366,7 +401,14 @@ enum TitlesReader {
 
     /// `movieId,title,genres` with RFC 4180 quoting, UTF-8; the year is the
     /// trailing "(YYYY)" of the title.
-    static func movieLens(_ file: MappedFile) throws -> [MovieRecord] {
+    static func movieLens(_ file: MappedFile, reject: Reject) throws -> [MovieRecord] {
+        // Lines whose bytes are not text; the records that touch them are rejected below
+        // (decoding the whole file would turn them into U+FFFD silently).
+        var badLines: [Int: String] = [:]
+        file.forEachLine(from: 0, firstLine: 0) { line, number, _ in
+            if let problem = encodingProblem(line, utf8: true) { badLines[number] = problem }
+            return true
+        }
         var text = String(decoding: file.bytes, as: UTF8.self)
         if text.unicodeScalars.first == "\u{FEFF}" { text.unicodeScalars.removeFirst() }
         var records = try CSV.parse(text, file: file.name)
@@ -377,7 +419,16 @@ enum TitlesReader {
         records.removeFirst()
         var movies: [MovieRecord] = []
         var seen: [Int64: Int] = [:]
-        for record in records {
+        for (i, record) in records.enumerated() {
+            if !badLines.isEmpty {
+                // A quoted field may span lines: the record covers its lines up to the next record's.
+                let end = i + 1 < records.count ? records[i + 1].line : Int.max
+                if let bad = badLines.keys.filter({ $0 >= record.line && $0 < end }).min() {
+                    try reject(record.line, record.fields.joined(separator: ","),
+                               bad == record.line ? "the line \(badLines[bad]!)" : "line \(bad) of this record \(badLines[bad]!)")
+                    continue
+                }
+            }
             if record.fields == [""] { continue }
             func fail(_ problem: String) -> InputError {
                 InputError(file: file.name, line: record.line, problem: problem, text: record.fields.joined(separator: ","))

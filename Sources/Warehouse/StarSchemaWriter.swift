@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 import Logging
 
 /// Writes the stages of the star schema from a scanned source. Each dimension
@@ -284,6 +285,8 @@ private struct FactFileLoader {
                 try connection.copyIn("COPY fact_ratings (customer_key, movie_key, date_key, rating) FROM STDIN (FORMAT binary)") { copy in
                     try copy.write(Self.header)
                     while let chunk = queue.pop() {
+                        // A stop request aborts the COPY: the batch and its checkpoint roll back together.
+                        try Interruption.check()
                         try chunk.bytes.withUnsafeBytes { try copy.write($0) }
                         batchRows += chunk.rows
                         writer.progress.advance(chunk.rows)

@@ -50,7 +50,7 @@ struct AnalyticsCommand: ParsableCommand {
             logger.info("wrote \(files.count) files to \(directory.path): report.html, report.md, analytics.json, charts/")
         }
         if json { return try printJSON(report) }
-        if out == nil { print(Self.summary(report)) }
+        if out == nil { try say(Self.summary(report)) }
     }
 
     static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

@@ -28,7 +28,7 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let connection = try db.open().connect()
         let report = try DataQuality.run(connection, configuration: CheckConfiguration(maxAgeDays: maxAgeDays))
-        if json { try printJSON(report) } else { print(Self.render(report)) }
+        if json { try printJSON(report) } else { try say(Self.render(report)) }
         if !report.passed { throw CheckFailure(report: report) }
     }
 

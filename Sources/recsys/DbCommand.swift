@@ -15,7 +15,7 @@ struct DbCommand: ParsableCommand {
         func run() throws {
             let cluster = LocalCluster(home: RecsysHome())
             let started = try cluster.start()
-            print(started ? "started PostgreSQL at \(cluster.socketDirectory.path) (data: \(cluster.dataDirectory.path))"
+            try say(started ? "started PostgreSQL at \(cluster.socketDirectory.path) (data: \(cluster.dataDirectory.path))"
                           : "already running at \(cluster.socketDirectory.path)")
         }
     }
@@ -26,7 +26,7 @@ struct DbCommand: ParsableCommand {
             let cluster = LocalCluster(home: RecsysHome())
             let running = try cluster.status().running
             try cluster.stop()
-            print(running ? "stopped" : "not running")
+            try say(running ? "stopped" : "not running")
         }
     }
 
@@ -53,11 +53,11 @@ struct DbCommand: ParsableCommand {
                                 running: status.running, pid: status.pid, dataDirectory: status.dataDirectory,
                                 socketDirectory: status.socketDirectory)
             if json { return try printJSON(output) }
-            print("commands use: \(output.target)")
-            print("managed cluster: \(status.initialized ? (status.running ? "running (pid \(status.pid.map(String.init) ?? "?"))" : "stopped") : "not created yet")")
-            print("  data:   \(status.dataDirectory)")
-            print("  socket: \(status.socketDirectory)")
-            if !managed { print("(a configured database wins, so the managed cluster is not used)") }
+            try say("commands use: \(output.target)")
+            try say("managed cluster: \(status.initialized ? (status.running ? "running (pid \(status.pid.map(String.init) ?? "?"))" : "stopped") : "not created yet")")
+            try say("  data:   \(status.dataDirectory)")
+            try say("  socket: \(status.socketDirectory)")
+            if !managed { try say("(a configured database wins, so the managed cluster is not used)") }
             if managed && !status.running { throw ExitCode(1) }
         }
     }
@@ -68,9 +68,9 @@ struct DbCommand: ParsableCommand {
         func run() throws {
             let database = db.open()
             switch database.target {
-            case .managed: print(LocalCluster(home: database.home).url)
-            case .configured(let conninfo, _): print(Redact.conninfo(conninfo))
-            case .libpqEnvironment: print("(libpq's PG* environment variables)")
+            case .managed: try say(LocalCluster(home: database.home).url)
+            case .configured(let conninfo, _): try say(Redact.conninfo(conninfo))
+            case .libpqEnvironment: try say("(libpq's PG* environment variables)")
             }
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Features
 import Foundation
+import Runtime
 import Logging
 import Models
 import Warehouse
@@ -51,7 +52,7 @@ struct EvaluateCommand: ParsableCommand {
         let data = try TrainingSession.features(connection, home: database.home, logger: logger)
         var paths = models.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         if paths.isEmpty {
-            paths = try ModelRegistry.savedModels(connection, latestPerKind: true)
+            paths = try intactSavedModels(connection, latestPerKind: true)
                 .filter { $0.splitID == data.splitID && $0.dataVersion == data.dataVersion }.map(\.path)
             if paths.isEmpty { logger.info("no saved model was trained on the current features (split \(data.splitID)); showing the baselines") }
         }
@@ -60,12 +61,15 @@ struct EvaluateCommand: ParsableCommand {
         var rows: [EvaluationRow] = []
         var details: [EvaluatedModel] = []
         func add(_ name: String, _ predictor: some RatingPredictor, path: String?, run: Int?, rankable: FactorModel?) throws {
-            let m = Evaluation.metrics(predictor, on: data.split.test, trainedOn: data.train)
+            guard let m = Evaluation.metrics(predictor, on: data.split.test, trainedOn: data.train) else {
+                throw UsageError(description: "the test part of split \(data.splitID) holds no ratings; run `recsys features` to make a split with a test part")
+            }
             var row = EvaluationRow(name: name, rmse: m.rmse, mae: m.mae, mape: m.mape, mse: m.mse, n: m.n,
                                     fallbacks: m.fallbacks, path: path)
             if ranked, let rankable {
                 logger.info("\(name): top-\(k) lists for the test customers…")
                 row.ranking = Ranking.evaluate(rankable, on: data.split.test, trainedOn: data.train, k: k, threshold: relevant, threads: threads)
+                try Interruption.check()
             }
             rows.append(row)
             if detailed {
@@ -89,7 +93,7 @@ struct EvaluateCommand: ParsableCommand {
                     reason: "\(path) was trained on split \(file.splitID) of data version \(file.dataVersion); the features are split \(data.splitID) of \(data.dataVersion)",
                     action: "retrain it with `recsys train`, or evaluate it against the features it was trained on")
             }
-            let run = try ModelRegistry.run(forPath: path, connection)
+            let run = try registeredRun(of: file, connection)
             let name = run.map { "\(file.kind) (run \($0))" } ?? file.kind
             let model = file.model()
             try add(name, model, path: path, run: run, rankable: model)
@@ -118,9 +122,9 @@ struct EvaluateCommand: ParsableCommand {
             }
             table.append(line)
         }
-        print("test part of split \(data.splitID) (\(data.definition.kind.rawValue)), \(ProgressReporter.count(data.split.test.count)) ratings")
-        print(TextTable.render(table))
-        if ranked { print("ranking: top \(k) of the movies each customer did not rate in training; relevant = a test rating ≥ \(Markup.number(relevant, decimals: 1)); global_mean ranks nothing (every score ties)") }
+        try say("test part of split \(data.splitID) (\(data.definition.kind.rawValue)), \(ProgressReporter.count(data.split.test.count)) ratings")
+        try say(TextTable.render(table))
+        if ranked { try say("ranking: top \(k) of the movies each customer did not rate in training; relevant = a test rating ≥ \(Markup.number(relevant, decimals: 1)); global_mean ranks nothing (every score ties)") }
     }
 }
 

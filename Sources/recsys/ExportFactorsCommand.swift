@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Runtime
 import Models
 import Warehouse
 
@@ -27,7 +28,7 @@ struct ExportFactorsCommand: ParsableCommand {
         } else {
             let connection = try db.open().connect()
             try Database.migrate(connection)
-            guard let newest = try ModelRegistry.savedModels(connection).first else {
+            guard let newest = try intactSavedModels(connection).first else {
                 throw UsageError(description: "no saved model yet: run `recsys train` first (or give --model PATH)")
             }
             path = newest.path
@@ -55,9 +56,9 @@ struct ExportFactorsCommand: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        try encoder.encode(Meta(kind: file.kind, parameters: file.parameters, globalMean: file.globalMean, ratingMin: file.scale.minimum,
-                                ratingMax: file.scale.maximum, dataVersion: file.dataVersion, splitId: file.splitID, model: file.url.path))
-            .write(to: url("model.json"), options: .atomic)
-        print("wrote \(file.customerCount) customer and \(file.movieCount) movie factor rows (rank \(file.rank)) to \(folder.path)")
+        let meta = try encoder.encode(Meta(kind: file.kind, parameters: file.parameters, globalMean: file.globalMean, ratingMin: file.scale.minimum,
+                                           ratingMax: file.scale.maximum, dataVersion: file.dataVersion, splitId: file.splitID, model: file.url.path))
+        try Output.writeAtomically(meta, to: url("model.json"))
+        try say("wrote \(file.customerCount) customer and \(file.movieCount) movie factor rows (rank \(file.rank)) to \(folder.path)")
     }
 }

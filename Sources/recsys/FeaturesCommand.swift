@@ -65,7 +65,7 @@ struct FeaturesCommand: ParsableCommand {
         let data = try FeatureStore.build(connection, home: database.home, definition: definition) { logger.info("\($0)") }
         let summary = FeatureSummary(data)
         if json { return try printJSON(summary) }
-        print(summary.text)
+        try say(summary.text)
     }
 }
 

@@ -43,8 +43,8 @@ struct GenerateCommand: ParsableCommand {
         let summary = try DatasetGenerator.generate(config, to: directory, progress: { progress.update(done: $0) })
         progress.finish(rows: summary.ratings, seconds: summary.seconds)
         if json { return try printJSON(summary) }
-        print("wrote \(summary.format) dataset to \(summary.directory): \(summary.files.joined(separator: ", "))")
-        print("  \(summary.ratings) ratings, \(summary.customers) customers, \(summary.movies) movies, planted rank \(summary.rank)")
-        print("  oracle RMSE \(String(format: "%.4f", summary.oracleRMSE)) (the planted model's own error; truth.json)")
+        try say("wrote \(summary.format) dataset to \(summary.directory): \(summary.files.joined(separator: ", "))")
+        try say("  \(summary.ratings) ratings, \(summary.customers) customers, \(summary.movies) movies, planted rank \(summary.rank)")
+        try say("  oracle RMSE \(String(format: "%.4f", summary.oracleRMSE)) (the planted model's own error; truth.json)")
     }
 }

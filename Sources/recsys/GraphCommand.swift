@@ -1,6 +1,7 @@
 import ArgumentParser
 import Features
 import Foundation
+import Runtime
 import Graph
 import Logging
 import Warehouse
@@ -128,10 +129,13 @@ struct GraphCommand: ParsableCommand {
         let log: (String) -> Void = { logger.info("\($0)") }
         let started = Date()
         var seconds: [String: Double] = [:]
-        func timed<T>(_ step: String, _ body: () throws -> T) rethrows -> T {
+        func timed<T>(_ step: String, _ body: () throws -> T) throws -> T {
             let t = Date()
             defer { seconds[step] = Date().timeIntervalSince(t) }
-            return try body()
+            let value = try body()
+            // Long steps stop taking work on a stop request; what they return then is partial.
+            try Interruption.check()
+            return value
         }
         let database = db.open()
         var connection: Connection?
@@ -253,7 +257,7 @@ struct GraphCommand: ParsableCommand {
             logger.info("wrote \(files.count) files to \(directory.path): report.html, report.md, graph.json, charts/")
         }
         if json { return try printJSON(report) }
-        print(report.text)
+        try say(report.text)
     }
 
     /// The run's parameters as stored in graph_run.params.

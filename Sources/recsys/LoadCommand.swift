@@ -45,6 +45,7 @@ struct LoadCommand: ParsableCommand {
         let database = db.open()
         if status { return try showStatus(database) }
         let logURL = database.home.logs.appendingPathComponent("load-\(Self.timestamp()).log")
+        try database.home.checkUsable()
         try ConsoleAndFileLogHandler.sink.openFile(logURL)
         let logger = Logger(label: "recsys.load")
         logger.info("log file: \(logURL.path)")
@@ -63,8 +64,8 @@ struct LoadCommand: ParsableCommand {
             report.check = try DataQuality.run(database.connect())
         }
         if json { try printJSON(report) } else {
-            print(Self.summary(report, log: logURL))
-            if let check = report.check { print("\n" + CheckCommand.render(check)) }
+            try say(Self.summary(report, log: logURL))
+            if let check = report.check { try say("\n" + CheckCommand.render(check)) }
         }
         if let check = report.check, !check.passed { throw CheckFailure(report: check) }
     }
@@ -72,15 +73,15 @@ struct LoadCommand: ParsableCommand {
     private func showStatus(_ database: Database) throws {
         let status = try LoadStatus.read(database.connect())
         if json { return try printJSON(status) }
-        print(status.state == "empty" ? "the warehouse holds no load" :
+        try say(status.state == "empty" ? "the warehouse holds no load" :
               "load of \(status.format ?? "?") data from \(status.sourceDir ?? "?"): \(status.state)")
         var table = [["stage", "file", "state", "rows", "expected", "seconds"]]
         for stage in status.stages {
             table.append([stage.stage, stage.file, stage.state, ProgressReporter.count(stage.rows),
                           ProgressReporter.count(stage.expected), String(format: "%.1f", stage.seconds)])
         }
-        print(TextTable.render(table))
-        if status.rejects > 0 { print("\(status.rejects) rejected lines (see the etl_rejects table)") }
+        try say(TextTable.render(table))
+        if status.rejects > 0 { try say("\(status.rejects) rejected lines (see the etl_rejects table)") }
     }
 
     static func summary(_ report: LoadReport, log: URL) -> String {

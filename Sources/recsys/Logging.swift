@@ -1,34 +1,58 @@
 import Foundation
 import Logging
+import Runtime
 
 /// Log lines go to stderr (stdout is kept for results and --json) and, once a
 /// command names one, to a log file under .recsys/logs.
 struct ConsoleAndFileLogHandler: LogHandler {
+    /// Every line is scrubbed of secrets before it leaves. A line that cannot
+    /// be written (stderr or the log on a full disk) asks the running command
+    /// to stop (`Interruption.request`), which then ends with that error, exit 1.
     final class Sink: @unchecked Sendable {
         private let lock = NSLock()
-        private var file: FileHandle?
+        private var file: AppendFile?
         private(set) var path: URL?
+        private var firstFailure: OutputError?
         var quiet = false
 
+        /// The first write that failed, if any.
+        var failure: OutputError? { lock.lock(); defer { lock.unlock() }; return firstFailure }
+
+        /// Opens (creating with mode 0600, in a folder of mode 0700) the log file.
         func openFile(_ url: URL) throws {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: url.path, contents: nil)
+            let opened = try AppendFile(url)
             lock.lock(); defer { lock.unlock() }
-            file = try FileHandle(forWritingTo: url)
+            file = opened
             path = url
         }
 
         func appendToFile(_ line: String) {
             lock.lock(); defer { lock.unlock() }
-            file?.write((Self.stamp() + " " + line + "\n").data(using: .utf8)!)
+            guard let file else { return }
+            attempt { try file.append(Self.stamp() + " " + line + "\n") }
         }
 
         func write(_ line: String, level: Logger.Level) {
             lock.lock(); defer { lock.unlock() }
             if !quiet || level >= .warning {
-                FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
+                attempt { try Output.standardError(line + "\n") }
             }
-            file?.write((Self.stamp() + " [\(level)] " + line + "\n").data(using: .utf8)!)
+            if let file { attempt { try file.append(Self.stamp() + " [\(level)] " + line + "\n") } }
+        }
+
+        /// Raw text for the terminal (a progress bar redrawn in place).
+        func terminal(_ text: String) {
+            lock.lock(); defer { lock.unlock() }
+            attempt { try Output.standardError(text) }
+        }
+
+        private func attempt(_ body: () throws -> Void) {
+            do { try body() } catch let error as OutputError {
+                if firstFailure == nil {
+                    firstFailure = error
+                    Interruption.request(failure: error)
+                }
+            } catch {}
         }
 
         static func stamp() -> String {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Features
 import Foundation
+import Runtime
 import Logging
 import Models
 import Warehouse
@@ -44,7 +45,7 @@ struct RecommendCommand: ParsableCommand {
         if let model {
             path = URL(fileURLWithPath: model).standardizedFileURL.path
         } else {
-            guard let newest = try ModelRegistry.savedModels(connection).first else {
+            guard let newest = try intactSavedModels(connection).first else {
                 throw UsageError(description: "no saved model yet: run `recsys train` first (or give --model PATH)")
             }
             path = newest.path
@@ -107,17 +108,17 @@ struct RecommendCommand: ParsableCommand {
         case .foldedIn: why = "folded in from \(rated.count) ratings newer than the model"
         case .baseline: why = "baseline list (μ + movie bias): the model has no training ratings of this customer"
         }
-        print("top \(list.count) for customer \(id) — \(file.kind) model \(file.url.lastPathComponent), \(why)")
+        try say("top \(list.count) for customer \(id) — \(file.kind) model \(file.url.lastPathComponent), \(why)")
         var table = [["#", "movie", "title", "year", "predicted"]]
         for (i, r) in list.enumerated() {
             table.append([String(i + 1), String(r.movieId), r.title, r.year.map(String.init) ?? "", String(format: "%.2f", r.predictedRating)])
         }
-        print(TextTable.render(table))
+        try say(TextTable.render(table))
     }
 
     private func recommendAll(_ file: ModelFile, connection: Connection, home: RecsysHome) throws {
         let logger = Logger(label: "recsys.recommend")
-        guard let runID = try ModelRegistry.run(forPath: file.url.path, connection) else {
+        guard let runID = try registeredRun(of: file, connection) else {
             throw UsageError(description: "\(file.url.path) is not registered in model_runs: batch results are stored per model run; train it with `recsys train`")
         }
         let (matrix, version, _) = try RatingExport.matrix(connection, home: home)
@@ -135,11 +136,14 @@ struct RecommendCommand: ParsableCommand {
                          seenStart: start, seenMovie: movies, count: top, threads: threads)
             }
         }
+        try Interruption.check()
         let topSeconds = Date().timeIntervalSince(started)
         logger.info("top-\(top) of \(ProgressReporter.count(matrix.customerCount)) customers in \(String(format: "%.1f", topSeconds)) s; writing them")
         let copyStarted = Date()
         let rows = try ModelRegistry.replaceRecommendations(connection, run: runID) { emit in
             for c in 0..<matrix.customerCount {
+                // A stop request rolls the whole replacement back.
+                if c & 0xFFF == 0 { try Interruption.check() }
                 for p in 0..<top {
                     let m = result.movies[c * top + p]
                     guard m >= 0 else { break }
@@ -150,7 +154,7 @@ struct RecommendCommand: ParsableCommand {
         let report = BatchReport(runId: runID, customers: matrix.customerCount, top: top, rows: rows,
                                  topNSeconds: topSeconds, copySeconds: Date().timeIntervalSince(copyStarted))
         if json { return try printJSON(report) }
-        print("wrote \(ProgressReporter.count(rows)) rows to recommendations (run \(runID)): top-\(top) in \(String(format: "%.1f", report.topNSeconds)) s, COPY in \(String(format: "%.1f", report.copySeconds)) s")
+        try say("wrote \(ProgressReporter.count(rows)) rows to recommendations (run \(runID)): top-\(top) in \(String(format: "%.1f", report.topNSeconds)) s, COPY in \(String(format: "%.1f", report.copySeconds)) s")
     }
 
     /// λ from the model's parameters, for fold-in.

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Models
+import Runtime
 import Warehouse
 
 /// The root command. Exit codes are decided here, in one place:
@@ -23,6 +25,7 @@ struct Recsys: ParsableCommand {
     )
 
     static func main() {
+        Interruption.install()
         LoggingSystem.bootstrap { label in ConsoleAndFileLogHandler(label: label) }
         let command: ParsableCommand
         do {
@@ -31,37 +34,54 @@ struct Recsys: ParsableCommand {
             // Help and version requests end here too, with exit code 0.
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }
-            FileHandle.standardError.write((fullMessage(for: error) + "\n").data(using: .utf8)!)
-            Foundation.exit(ExitStatus.usage)
+            finish(ExitStatus.usage, message: fullMessage(for: error))
         }
         do {
             var runnable = command
             try runnable.run()
+            // A log line that could not be written (stderr on a full disk) fails the command too.
+            try Interruption.check()
+            finish(ExitStatus.ok)
         } catch let error as ExitCode {
-            Foundation.exit(error.rawValue)
+            finish(error.rawValue)
         } catch where exitCode(for: error) == .success {
             // `recsys help <command>` arrives here as a request to print help.
             exit(withError: error)
         } catch {
             let status = ExitStatus.code(for: error)
             if status == ExitStatus.usage, exitCode(for: error) != .success, !(error is InputError), !(error is UsageError) {
-                FileHandle.standardError.write((fullMessage(for: error) + "\n").data(using: .utf8)!)
-            } else {
-                report(error)
+                finish(status, message: fullMessage(for: error))
             }
-            Foundation.exit(status)
+            finish(status, message: message(for: error), log: true)
         }
     }
 
-    private static func report(_ error: Error) {
+    private static func message(for error: Error) -> String {
         let prefix: String
         switch error {
         case is InputError: prefix = "error: bad input: "
         case is SafetyRefusal: prefix = "refused: "
+        case is Interrupted: prefix = ""
         default: prefix = "error: "
         }
-        FileHandle.standardError.write((prefix + String(describing: error) + "\n").data(using: .utf8)!)
-        ConsoleAndFileLogHandler.sink.appendToFile(prefix + String(describing: error))
+        return prefix + ExitStatus.describe(error)
+    }
+
+    /// Ends the process: partial files removed, the message (scrubbed of
+    /// secrets) on stderr and in the log file. A message that cannot be
+    /// written changes nothing: the exit code still tells.
+    private static func finish(_ status: Int32, message: String? = nil, log: Bool = false) -> Never {
+        TemporaryFiles.removeAll()
+        if let message {
+            try? Output.standardError(message + "\n")
+            if log { ConsoleAndFileLogHandler.sink.appendToFile(message) }
+        }
+        // A write failure nobody reported yet (a full stdout/stderr) is an error too.
+        if status == ExitStatus.ok, let failure = ConsoleAndFileLogHandler.sink.failure {
+            try? Output.standardError("error: \(failure)\n")
+            Foundation.exit(ExitStatus.runtime)
+        }
+        Foundation.exit(status)
     }
 }
 
@@ -81,8 +101,20 @@ enum ExitStatus {
         case is InputError, is UsageError, is ValidationError: return usage
         case is SafetyRefusal: return refused
         case is GeneratorError: return usage
+        case let interrupted as Interrupted: return interrupted.exitCode
+        case let warehouse as WarehouseError where warehouse.kind == .badInput: return usage
+        case let model as ModelFileError: return model.isBadContent ? usage : runtime
         default: return runtime
         }
+    }
+
+    /// The text of an error for people, with what to do about the usual system failures.
+    static func describe(_ error: Error) -> String {
+        if let cocoa = error as? CocoaError, cocoa.code == .fileWriteNoPermission || cocoa.code == .fileReadNoPermission {
+            let path = cocoa.filePath ?? (cocoa.userInfo[NSURLErrorKey] as? URL)?.path ?? "a file"
+            return "permission denied for \(path): it belongs to another user, or its folder is not writable; run as its owner, or set RECSYS_HOME to a folder of yours"
+        }
+        return String(describing: error)
     }
 }
 
@@ -111,5 +143,34 @@ func jsonDocument<T: Encodable>(_ value: T) throws -> Data {
 }
 
 func printJSON<T: Encodable>(_ value: T) throws {
-    FileHandle.standardOutput.write(try jsonDocument(value))
+    try Output.standardOutput(String(decoding: try jsonDocument(value), as: UTF8.self))
+}
+
+/// Prints a line of results on stdout; a failed write (a full disk, a closed pipe) throws.
+func say(_ text: String) throws {
+    try Output.standardOutput(text + "\n")
+}
+
+/// The registry's saved models whose file is in place and was written by that
+/// very run (a file records its run id): a row whose file was replaced by
+/// another run, or never finished, is passed over.
+func intactSavedModels(_ connection: Connection, latestPerKind: Bool = false) throws -> [ModelRegistry.SavedModel] {
+    try ModelRegistry.savedModels(connection).filter { saved in
+        switch ModelFile.recordedRun(at: URL(fileURLWithPath: saved.path)) {
+        case .run(let id): return id == saved.runID
+        case .unregistered: return true
+        case .unreadable: return false
+        }
+    }.reduce(into: [ModelRegistry.SavedModel]()) { kept, saved in
+        if !latestPerKind || !kept.contains(where: { $0.model == saved.model }) { kept.append(saved) }
+    }
+}
+
+/// The run that wrote `file`: the id the file records, else the newest registered run of its path.
+func registeredRun(of file: ModelFile, _ connection: Connection) throws -> Int? {
+    if let id = file.runID {
+        let known = try connection.execute("SELECT 1 FROM model_runs WHERE run_id = $1", [String(id)]).count > 0
+        return known ? id : nil
+    }
+    return try ModelRegistry.run(forPath: file.url.path, connection)
 }

@@ -140,15 +140,21 @@ struct TrainCommand: ParsableCommand {
         let validation = Evaluation.metrics(fitted, on: data.split.validation, trainedOn: data.train)
         let test = Evaluation.metrics(fitted, on: data.split.test, trainedOn: data.train)
 
-        let runID = try ModelRegistry.record(connection, ModelRegistry.Run(
+        // The file records its run id, and the run is registered only once the
+        // file is in place (under a lock of its folder, so that two runs writing
+        // one --out register in the order they renamed): a run killed on the
+        // way leaves neither a row nor a file.
+        let runID = try ModelRegistry.reserveRunID(connection)
+        let url = out.map { URL(fileURLWithPath: $0).standardizedFileURL }
+            ?? database.home.models.appendingPathComponent("\(fitted.kind)-\(runID)-\(LoadCommand.timestamp()).rsm")
+        let run = ModelRegistry.Run(
             model: fitted.kind, params: fitted.parameters,
             metrics: try jsonText(["validation": validation, "test": test]),
             iterations: log.isEmpty ? nil : try jsonText(log), fitSeconds: fitSeconds, dataVersion: data.dataVersion,
-            splitID: data.splitID, path: nil, gridID: gridID))
-        let url = out.map { URL(fileURLWithPath: $0).standardizedFileURL }
-            ?? database.home.models.appendingPathComponent("\(fitted.kind)-\(runID)-\(LoadCommand.timestamp()).rsm")
-        try ModelFile.write(fitted, to: url)
-        try ModelRegistry.setPath(connection, run: runID, path: url.path)
+            splitID: data.splitID, path: url.path, gridID: gridID)
+        try ModelFile.write(fitted, to: url, runID: runID, beforeRename: nil) {
+            try ModelRegistry.record(connection, run, id: runID)
+        }
 
         let report = TrainReport(model: fitted.kind, runId: runID, params: chosen, metrics: test,
                                  validationMetrics: validation, fitSeconds: fitSeconds,
@@ -158,11 +164,11 @@ struct TrainCommand: ParsableCommand {
             let gridReport = GridReport(candidates: candidates.map(GridRow.init), best: report, scoredOn: folds >= 2 ? "cross_validation" : "validation",
                                         gridId: gridID!)
             if json { return try printJSON(gridReport) }
-            print(gridReport.text)
+            try say(gridReport.text)
             return
         }
         if json { return try printJSON(report) }
-        print(report.text)
+        try say(report.text)
     }
 
     static func describe(_ parameters: [String: Double]) -> String {
@@ -186,9 +192,9 @@ struct TrainReport: Encodable {
     var runId: Int
     /// The grid-style parameters (rank, reg, iterations, …).
     var params: [String: Double]
-    /// On the test part.
-    var metrics: Metrics
-    var validationMetrics: Metrics
+    /// On the test part; absent (not 0) when the part holds no ratings.
+    var metrics: Metrics?
+    var validationMetrics: Metrics?
     /// From the start of training to the fitted model, including the per-iteration RMSEs.
     var fitSeconds: Double
     var iterations: [TrainStep]
@@ -209,8 +215,9 @@ struct TrainReport: Encodable {
     }
 }
 
-private func row(_ name: String, _ m: Metrics) -> [String] {
-    [name, String(format: "%.4f", m.rmse), String(format: "%.4f", m.mae), String(format: "%.2f", m.mape),
+private func row(_ name: String, _ m: Metrics?) -> [String] {
+    guard let m else { return [name, "—", "—", "—", "—", "0", "—"] }
+    return [name, String(format: "%.4f", m.rmse), String(format: "%.4f", m.mae), String(format: "%.2f", m.mape),
      String(format: "%.4f", m.mse), ProgressReporter.count(m.n), ProgressReporter.count(m.fallbacks)]
 }
 

@@ -24,7 +24,7 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(model.customerFactors[4...5], [0, 0])
         XCTAssertEqual(model.score(customer: 2, movie: 0), model.globalMean + Double(model.movieBias[0]), accuracy: 1e-6)
         XCTAssertEqual(model.score(customer: 2, movie: 2), model.globalMean, accuracy: 1e-12)
-        let metrics = Evaluation.metrics(model, on: heldOut, trainedOn: train)
+        let metrics = try XCTUnwrap(Evaluation.metrics(model, on: heldOut, trainedOn: train))
         XCTAssertEqual(metrics.n, 4)
         XCTAssertEqual(metrics.fallbacks, 3)   // (2, 0), (1, 2), (2, 2)
         XCTAssertTrue(metrics.rmse.isFinite)
@@ -32,7 +32,7 @@ final class EvaluationTests: XCTestCase {
         // The bias baseline: μ = 13/4; the unseen pair (2, 2) gets μ alone.
         let baseline = BaselinePredictor.bias(BiasModel(fitting: train), scale: .netflix)
         XCTAssertEqual(baseline.score(customer: 2, movie: 2), 3.25, accuracy: 1e-12)
-        XCTAssertEqual(Evaluation.metrics(baseline, on: heldOut, trainedOn: train).fallbacks, 3)
+        XCTAssertEqual(Evaluation.metrics(baseline, on: heldOut, trainedOn: train)?.fallbacks, 3)
         XCTAssertEqual(BaselinePredictor.globalMean(BiasModel(fitting: train), scale: .netflix).score(customer: 0, movie: 0), 3.25)
     }
 

@@ -184,10 +184,10 @@ final class ModelFileTests: XCTestCase {
         var bytes = try Data(contentsOf: url)
         bytes[ModelFile.Layout.versionOffset] = 99
         try bytes.write(to: url)
-        assertThrows(url, .unsupportedVersion(path: url.path, found: 99, supported: 1))
+        assertThrows(url, .unsupportedVersion(path: url.path, found: 99, supported: 2))
         // Also when the file is too short to hold a version-1 header.
         try bytes.prefix(64).write(to: url)
-        assertThrows(url, .unsupportedVersion(path: url.path, found: 99, supported: 1))
+        assertThrows(url, .unsupportedVersion(path: url.path, found: 99, supported: 2))
     }
 
     func testSectionOutsideTheFileIsCorruptEvenWithAValidChecksum() throws {
@@ -225,6 +225,65 @@ final class ModelFileTests: XCTestCase {
         XCTAssertThrowsError(try ModelFile.write(sampleModel(), to: blocker.appendingPathComponent("model.rsm"))) { error in
             guard case .cannotWrite = error as? ModelFileError else { return XCTFail("\(error)") }
         }
+    }
+
+    /// A valid checksum over a NaN does not make a usable model: the reader names the value.
+    func testNonFiniteValuesAreRejectedWhenOpened() throws {
+        let cases: [(String, (inout FactorModel) -> Void, ModelFileError)] = [
+            ("mean", { $0.globalMean = .nan }, .nonFinite(path: "", field: "global mean", index: nil)),
+            ("cbias", { $0.customerBias[1] = -.infinity }, .nonFinite(path: "", field: "customer bias", index: 1)),
+            ("mfactor", { $0.movieFactors[$0.movieFactors.count - 1] = .nan }, .nonFinite(path: "", field: "movie factors", index: nil)),
+        ]
+        for (name, damage, expected) in cases {
+            var model = sampleModel()
+            damage(&model)
+            let url = folder.appendingPathComponent("nan-\(name).rsm")
+            try ModelFile.write(model, to: url)
+            for verify in [true, false] {
+                XCTAssertThrowsError(try ModelFile(contentsOf: url, verify: verify)) { error in
+                    guard case .nonFinite(let path, let field, let index) = error as? ModelFileError,
+                          case .nonFinite(_, let expectedField, let expectedIndex) = expected else { return XCTFail("\(error)") }
+                    XCTAssertEqual(path, url.path)
+                    XCTAssertEqual(field, expectedField)
+                    if let expectedIndex { XCTAssertEqual(index, expectedIndex) }
+                    XCTAssertTrue((error as! ModelFileError).isBadContent)
+                }
+            }
+        }
+        XCTAssertEqual(ModelFileError.nonFinite(path: "/m.rsm", field: "movie factors", index: 7).description,
+                       "/m.rsm holds a value that is not a finite number (movie factors [7]); retrain the model")
+    }
+
+    /// The run id written into the header is what the file says, read whole or from the header alone.
+    func testTheRunIDTravelsWithTheFile() throws {
+        let url = folder.appendingPathComponent("run.rsm")
+        try ModelFile.write(sampleModel(), to: url, runID: 4242)
+        XCTAssertEqual(try ModelFile(contentsOf: url).runID, 4242)
+        XCTAssertEqual(ModelFile.recordedRun(at: url), .run(4242))
+        try ModelFile.write(sampleModel(), to: url)
+        XCTAssertNil(try ModelFile(contentsOf: url).runID)
+        XCTAssertEqual(ModelFile.recordedRun(at: url), .unregistered)
+        XCTAssertEqual(ModelFile.recordedRun(at: folder.appendingPathComponent("absent.rsm")), .unreadable)
+    }
+
+    /// Files written before the run id (format version 1) still open.
+    func testVersionOneFilesStillOpen() throws {
+        let model = sampleModel()
+        let url = try written(model)
+        var bytes = try Data(contentsOf: url)
+        let table = 16 * ModelFile.Layout.Section.allCases.count
+        let entries = bytes.subdata(in: ModelFile.Layout.sectionTableOffset..<(ModelFile.Layout.sectionTableOffset + table))
+        bytes.replaceSubrange(104..<(104 + table), with: entries)
+        bytes.replaceSubrange((104 + table)..<ModelFile.Layout.headerBytes, with: [UInt8](repeating: 0, count: 8))
+        bytes.withUnsafeMutableBytes {
+            $0.storeBytes(of: UInt32(1).littleEndian, toByteOffset: ModelFile.Layout.versionOffset, as: UInt32.self)
+            $0.storeBytes(of: UInt32(104 + table).littleEndian, toByteOffset: ModelFile.Layout.headerBytesOffset, as: UInt32.self)
+        }
+        reseal(&bytes)
+        try bytes.write(to: url)
+        let file = try ModelFile(contentsOf: url)
+        XCTAssertEqual(file.model(), model)
+        XCTAssertNil(file.runID)
     }
 
     // MARK: The checksum itself

@@ -199,12 +199,12 @@ final class ModelCLITests: XCTestCase {
         let truncated = Self.shared!.home.appendingPathComponent("truncated.rsm")
         try bytes.prefix(bytes.count / 2).write(to: truncated)
         var result = try run(["recommend", "--customer", customer, "--model", truncated.path])
-        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.status, 2)   // a damaged model file is bad input
         XCTAssertTrue(result.stderr.contains("truncated.rsm") && result.stderr.contains("truncated"), result.stderr)
         let foreign = Self.shared!.home.appendingPathComponent("foreign.rsm")
         try Data("movie,title\n".utf8).write(to: foreign)
         result = try run(["evaluate", "--model", foreign.path])
-        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.status, 2)
         XCTAssertTrue(result.stderr.contains("foreign.rsm") && result.stderr.contains("not a recsys model file"), result.stderr)
     }
 

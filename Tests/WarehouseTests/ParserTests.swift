@@ -106,7 +106,7 @@ final class ParserTests: XCTestCase {
         let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("titles-\(UUID()).csv")
         try Data(Array("1,2003,Dinosaur Planet\n2,NULL,Love, Actually, Again\n3,1999,Am".utf8) + [0xE9] + Array("lie\n".utf8)).write(to: url)
         defer { try? FileManager.default.removeItem(at: url) }
-        let movies = try TitlesReader.read(url, format: .netflix)
+        let movies = try TitlesReader.read(url, format: .netflix) { line, _, reason in XCTFail("line \(line) rejected: \(reason)") }
         XCTAssertEqual(movies.map(\.title), ["Dinosaur Planet", "Love, Actually, Again", "Amélie"])
         XCTAssertEqual(movies.map(\.year), [2003, nil, 1999])
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 
 // The report format shared by `recsys analytics`, and later `evaluate` and
 // `graph`: `--out DIR` writes
@@ -175,8 +176,11 @@ struct Report {
         let charts = try Self.prepare(directory.path).appendingPathComponent("charts", isDirectory: true)
         var written: [URL] = []
         func put(_ data: Data, _ url: URL) throws {
+            try Interruption.check()
+            // Reports are text: scrubbed of secrets like every other output.
+            let text = Secrets.scrub(String(decoding: data, as: UTF8.self))
             do {
-                try data.write(to: url, options: .atomic)
+                try Output.writeAtomically(Data(text.utf8), to: url)
             } catch {
                 throw ReportWriteError(description: "cannot write \(url.path): \(Self.reason(error))")
             }
