@@ -25,6 +25,7 @@ public enum Interruption {
     private struct State {
         var sources: [DispatchSourceSignal] = []
         var failure: (any Error & Sendable)?
+        var hooks: [@Sendable () -> Void] = []
     }
 
     /// The request code of a stop that a failed write asked for (not a signal).
@@ -32,11 +33,11 @@ public enum Interruption {
 
     /// Installs the handlers; call once, at process start.
     public static func install(grace: TimeInterval = 1.0) {
-        signal(SIGPIPE, SIG_IGN)
+        Glibc.signal(SIGPIPE, SIG_IGN)
         let queue = DispatchQueue(label: "recsys.signals")
         var sources: [DispatchSourceSignal] = []
         for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
+            Glibc.signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler {
                 let (exchanged, _) = requested.compareExchange(expected: 0, desired: number, ordering: .sequentiallyConsistent)
@@ -45,6 +46,8 @@ public enum Interruption {
                     TemporaryFiles.removeAll()
                     _exit(128 + number)
                 }
+                // Work that waits on something else (a query on the server) is told too.
+                for hook in state.withLock({ $0.hooks }) { hook() }
                 DispatchQueue.global().asyncAfter(deadline: .now() + grace) {
                     TemporaryFiles.removeAll()
                     _exit(128 + number)
@@ -54,6 +57,19 @@ public enum Interruption {
             sources.append(source)
         }
         state.withLock { $0.sources = sources }
+    }
+
+    /// Runs `hook` when a signal asks for a stop (e.g. cancel the queries the
+    /// server is running for us, which no loop of ours can poll).
+    public static func onSignal(_ hook: @escaping @Sendable () -> Void) {
+        state.withLock { $0.hooks.append(hook) }
+    }
+
+    /// The signal that asked for a stop, if one did: whatever error the
+    /// interrupted work then throws (a cancelled query), the exit code is the signal's.
+    public static var signal: Int32? {
+        let code = requested.load(ordering: .sequentiallyConsistent)
+        return code > 0 ? code : nil
     }
 
     /// True once a stop was requested: loops take no new work.
@@ -90,6 +106,7 @@ public enum Interruption {
 /// Long work stopped by SIGINT or SIGTERM.
 public struct Interrupted: Error, CustomStringConvertible, Sendable {
     public let signal: Int32
+    public init(signal: Int32) { self.signal = signal }
     /// 130 for SIGINT, 143 for SIGTERM: the shell's convention for "ended by signal N".
     public var exitCode: Int32 { 128 + signal }
     public var description: String {

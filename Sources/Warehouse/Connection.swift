@@ -80,12 +80,47 @@ public final class Connection {
             throw WarehouseError(.connection, "cannot connect to \(Secrets.scrub(target)): \(message)",
                                  hint: "check --database / RECSYS_DATABASE_URL, or unset them to use the managed local cluster (`recsys db start`)")
         }
+        Self.live.register(self)
         // Notices (e.g. "relation already exists, skipping") are expected during
         // idempotent migrations; they are not errors and must not reach the terminal.
         PQsetNoticeProcessor(conn, { _, _ in }, nil)
     }
 
-    deinit { PQfinish(conn) }
+    deinit {
+        Self.live.unregister(self)
+        PQfinish(conn)
+    }
+
+    /// The open connections, so that a signal can cancel what the server is
+    /// running for them: a CREATE INDEX or a long COPY cannot poll for a stop.
+    private static let live = LiveConnections()
+
+    private final class LiveConnections: @unchecked Sendable {
+        private let lock = NSLock()
+        private var cancels: [ObjectIdentifier: OpaquePointer] = [:]
+        private var hooked = false
+
+        func register(_ connection: Connection) {
+            guard let cancel = PQgetCancel(connection.conn) else { return }
+            lock.lock(); defer { lock.unlock() }
+            cancels[ObjectIdentifier(connection)] = cancel
+            if !hooked {
+                hooked = true
+                Interruption.onSignal { [self] in cancelAll() }
+            }
+        }
+
+        func unregister(_ connection: Connection) {
+            lock.lock(); defer { lock.unlock() }
+            if let cancel = cancels.removeValue(forKey: ObjectIdentifier(connection)) { PQfreeCancel(cancel) }
+        }
+
+        func cancelAll() {
+            lock.lock(); defer { lock.unlock() }
+            var buffer = [CChar](repeating: 0, count: 256)
+            for cancel in cancels.values { _ = PQcancel(cancel, &buffer, Int32(buffer.count)) }
+        }
+    }
 
     /// Runs one or more statements; returns the last result's rows.
     @discardableResult

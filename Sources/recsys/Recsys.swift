@@ -48,6 +48,8 @@ struct Recsys: ParsableCommand {
             // `recsys help <command>` arrives here as a request to print help.
             exit(withError: error)
         } catch {
+            // Interrupted work may fail in its own way (a query the signal cancelled): the signal decides.
+            if let signal = Interruption.signal { finish(128 + signal, message: Interrupted(signal: signal).description, log: true) }
             let status = ExitStatus.code(for: error)
             if status == ExitStatus.usage, exitCode(for: error) != .success, !(error is InputError), !(error is UsageError) {
                 finish(status, message: fullMessage(for: error))
