@@ -33,12 +33,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The seeded planted-model data generator: writes source files, uses nothing of the warehouse.
+        .target(name: "Generator"),
         .target(name: "Models", dependencies: ["Features", "Runtime", "COpenBLAS"]),
         .target(name: "Graph", dependencies: ["Features", "Runtime"]),
         .executableTarget(
             name: "recsys",
             dependencies: [
-                "Warehouse", "Features", "Models", "Graph", "Runtime",
+                "Warehouse", "Features", "Models", "Graph", "Runtime", "Generator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -56,13 +58,14 @@ let package = Package(
         ),
         // Shared by the test targets: the throwaway server, the CLI runner, and
         // an independent reading of source files to check loads against.
-        .target(name: "TestSupport", dependencies: ["Warehouse"], path: "Tests/TestSupport"),
-        .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "Features", "Runtime", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["Warehouse", "Generator"], path: "Tests/TestSupport"),
+        .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "Features", "Runtime", "Generator", "TestSupport"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
+        .testTarget(name: "GeneratorTests", dependencies: ["Generator"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Features", "Runtime"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Features"]),
-        .testTarget(name: "RecsysCLITests", dependencies: ["Warehouse", "Models", "Runtime", "TestSupport"]),
+        .testTarget(name: "RecsysCLITests", dependencies: ["Warehouse", "Models", "Runtime", "Generator", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Generator
 import Warehouse
 
 extension GeneratedFormat: ExpressibleByArgument {}

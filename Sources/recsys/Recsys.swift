@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Generator
 import Logging
 import Models
 import Runtime

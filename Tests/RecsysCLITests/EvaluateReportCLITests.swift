@@ -1,4 +1,5 @@
 import Foundation
+import Generator
 #if canImport(FoundationXML)
 import FoundationXML
 #endif

@@ -1,4 +1,5 @@
 import Foundation
+import Generator
 import TestSupport
 import Warehouse
 import XCTest

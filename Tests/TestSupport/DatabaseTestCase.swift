@@ -1,4 +1,5 @@
 import Foundation
+import Generator
 import Logging
 import Warehouse
 import XCTest

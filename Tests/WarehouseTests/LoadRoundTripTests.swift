@@ -1,3 +1,4 @@
+import Generator
 import Logging
 import TestSupport
 import XCTest

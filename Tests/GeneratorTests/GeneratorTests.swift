@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Warehouse
+@testable import Generator
 
 final class GeneratorTests: XCTestCase {
     private var scratch: URL!
