@@ -26,6 +26,8 @@ let package = Package(
         // Process plumbing every module shares: interruption, throwing output, secrets.
         .target(name: "Runtime"),
         .target(name: "Features"),
+        // Charts (SVG), page documents (HTML, Markdown) and text tables: rendering only.
+        .target(name: "Reports", dependencies: ["Runtime"]),
         .target(
             name: "Warehouse",
             dependencies: [
@@ -40,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "recsys",
             dependencies: [
-                "Warehouse", "Features", "Models", "Graph", "Runtime", "Generator",
+                "Warehouse", "Features", "Models", "Graph", "Runtime", "Generator", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -63,6 +65,7 @@ let package = Package(
         .testTarget(name: "FeaturesTests", dependencies: ["Features"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Features", "Runtime"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Features"]),
         .testTarget(name: "RecsysCLITests", dependencies: ["Warehouse", "Models", "Runtime", "Generator", "TestSupport"]),

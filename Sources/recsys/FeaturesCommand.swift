@@ -1,6 +1,7 @@
 import ArgumentParser
 import Features
 import Foundation
+import Reports
 import Logging
 import Warehouse
 

@@ -1,4 +1,5 @@
 import Foundation
+import Reports
 
 /// The page of `recsys graph --out`: the network, its communities and the
 /// centrality leaders, in the report style of analytics and evaluate.

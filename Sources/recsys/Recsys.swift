@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Reports
 import Generator
 import Logging
 import Models
@@ -52,7 +53,7 @@ struct Recsys: ParsableCommand {
             // Interrupted work may fail in its own way (a query the signal cancelled): the signal decides.
             if let signal = Interruption.signal { finish(128 + signal, message: Interrupted(signal: signal).description, log: true) }
             let status = ExitStatus.code(for: error)
-            if status == ExitStatus.usage, exitCode(for: error) != .success, !(error is InputError), !(error is UsageError) {
+            if status == ExitStatus.usage, exitCode(for: error) != .success, !(error is InputError), !(error is UsageError), !(error is ReportFolderError) {
                 finish(status, message: fullMessage(for: error))
             }
             finish(status, message: message(for: error), log: true)
@@ -63,6 +64,7 @@ struct Recsys: ParsableCommand {
         let prefix: String
         switch error {
         case is InputError: prefix = "error: bad input: "
+        case is ReportFolderError: prefix = "error: "
         case is SafetyRefusal: prefix = "refused: "
         case is Interrupted: prefix = ""
         default: prefix = "error: "
@@ -101,7 +103,7 @@ enum ExitStatus {
 
     static func code(for error: Error) -> Int32 {
         switch error {
-        case is InputError, is UsageError, is ValidationError: return usage
+        case is InputError, is UsageError, is ValidationError, is ReportFolderError: return usage
         case is SafetyRefusal: return refused
         case is GeneratorError: return usage
         case let interrupted as Interrupted: return interrupted.exitCode

@@ -15,22 +15,28 @@ import Runtime
 // figures, tables, charts — see Charts.swift), then `write(to:json:)`.
 
 /// A table of text cells; the first row is not part of `rows`.
-struct ReportTable {
-    var header: [String]
-    var rows: [[String]]
+public struct ReportTable {
+    public var header: [String]
+    public var rows: [[String]]
     /// Columns whose cells are right-aligned; nil: columns whose every cell looks numeric.
-    var numericColumns: Set<Int>? = nil
+    public var numericColumns: Set<Int>? = nil
 
-    func isNumeric(_ column: Int) -> Bool {
+    public func isNumeric(_ column: Int) -> Bool {
         if let numericColumns { return numericColumns.contains(column) }
         let cells = rows.compactMap { column < $0.count ? $0[column] : nil }.filter { !$0.isEmpty }
         return !cells.isEmpty && cells.allSatisfy { cell in cell.allSatisfy { $0.isNumber || ",.-–+%".contains($0) } }
     }
+
+    public init(header: [String], rows: [[String]], numericColumns: Set<Int>? = nil) {
+        self.header = header
+        self.rows = rows
+        self.numericColumns = numericColumns
+    }
 }
 
 /// A titled report of sections. Text is plain (escaped by the writers).
-struct Report {
-    enum Block {
+public struct Report {
+    public enum Block {
         case paragraph(String)
         /// Label–value pairs, shown as a compact list of key figures.
         case facts([(String, String)])
@@ -38,17 +44,22 @@ struct Report {
         case chart(any ReportChart)
     }
 
-    struct Section {
-        var title: String
-        var blocks: [Block]
+    public struct Section {
+        public var title: String
+        public var blocks: [Block]
+
+        public init(title: String, blocks: [Block]) {
+            self.title = title
+            self.blocks = blocks
+        }
     }
 
-    var title: String
-    var subtitle: String?
-    var sections: [Section] = []
+    public var title: String
+    public var subtitle: String?
+    public var sections: [Section] = []
 
     /// The page: XHTML-well-formed HTML5 with inline CSS and SVG.
-    func html() -> String {
+    public func html() -> String {
         var out = """
             <!DOCTYPE html>
             <html lang="en">
@@ -111,7 +122,7 @@ struct Report {
     }
 
     /// The Markdown version; charts link to `charts/<id>.svg`.
-    func markdown() -> String {
+    public func markdown() -> String {
         var out = "# \(Markup.markdown(title))\n\n"
         if let subtitle { out += "\(Markup.markdown(subtitle))\n\n" }
         for section in sections {
@@ -141,26 +152,26 @@ struct Report {
     }
 
     /// Every chart of the report, in order.
-    var charts: [any ReportChart] {
+    public var charts: [any ReportChart] {
         sections.flatMap(\.blocks).compactMap { if case .chart(let chart) = $0 { return chart } else { return nil } }
     }
 
     /// Creates the report folder (and its charts/) before any work is done, so
     /// that an --out that cannot be written fails at once, naming the folder.
     @discardableResult
-    static func prepare(_ path: String) throws -> URL {
+    public static func prepare(_ path: String) throws -> URL {
         let directory = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
         do {
             try FileManager.default.createDirectory(at: directory.appendingPathComponent("charts", isDirectory: true),
                                                     withIntermediateDirectories: true)
         } catch {
-            throw UsageError(description: "cannot write a report into \(directory.path): \(reason(error)); give --out a folder that can be created or written")
+            throw ReportFolderError(description: "cannot write a report into \(directory.path): \(reason(error)); give --out a folder that can be created or written")
         }
         return directory
     }
 
     /// The operating system's words for a file error ("Not a directory", "Permission denied").
-    static func reason(_ error: Error) -> String {
+    public static func reason(_ error: Error) -> String {
         let ns = error as NSError
         if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? Error {
             let posix = underlying as NSError
@@ -172,7 +183,7 @@ struct Report {
     /// Writes report.html, report.md, charts/*.svg and `json` (as `jsonName`)
     /// into `directory`, creating it. Returns the files written.
     @discardableResult
-    func write(to directory: URL, json: Data, jsonName: String) throws -> [URL] {
+    public func write(to directory: URL, json: Data, jsonName: String) throws -> [URL] {
         let charts = try Self.prepare(directory.path).appendingPathComponent("charts", isDirectory: true)
         var written: [URL] = []
         func put(_ data: Data, _ url: URL) throws {
@@ -197,7 +208,7 @@ struct Report {
     }
 
     /// System fonts only; charts scale to the page; print keeps each chart whole.
-    static let css = """
+    public static let css = """
         :root { color-scheme: light; }
         body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #222;
                background: #fff; max-width: 62rem; margin: 0 auto; padding: 1.5rem; line-height: 1.45; }
@@ -225,10 +236,25 @@ struct Report {
           section { break-before: auto; }
         }
         """
+
+    public init(title: String, subtitle: String? = nil, sections: [Section] = []) {
+        self.title = title
+        self.subtitle = subtitle
+        self.sections = sections
+    }
 }
 
 /// A report file that could not be written once its folder existed (a full
 /// disk, say): a runtime failure, exit 1.
-struct ReportWriteError: Error, CustomStringConvertible {
-    var description: String
+/// An --out folder that cannot be made or written: a usage error (exit 2), found before any work.
+public struct ReportFolderError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+public struct ReportWriteError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }

@@ -13,7 +13,7 @@ import Foundation
 
 /// A chart a report can show: an SVG picture plus the data behind it as a table
 /// (the Markdown report prints the table; screen readers get title and summary).
-protocol ReportChart {
+public protocol ReportChart {
     /// Becomes the element ids and the file name of the standalone SVG.
     var id: String { get }
     var title: String { get }
@@ -26,16 +26,25 @@ protocol ReportChart {
 }
 
 /// Size and margins shared by the charts (user units = CSS pixels at 100 %).
-struct ChartFrame {
-    var width: Double = 760
-    var height: Double = 320
-    var left: Double = 64
-    var right: Double = 20
-    var top: Double = 16
-    var bottom: Double = 56
+public struct ChartFrame {
+    public var width: Double = 760
+    public var height: Double = 320
+    public var left: Double = 64
+    public var right: Double = 20
+    public var top: Double = 16
+    public var bottom: Double = 56
 
-    var plotWidth: Double { width - left - right }
-    var plotHeight: Double { height - top - bottom }
+    public var plotWidth: Double { width - left - right }
+    public var plotHeight: Double { height - top - bottom }
+
+    public init(width: Double = 760, height: Double = 320, left: Double = 64, right: Double = 20, top: Double = 16, bottom: Double = 56) {
+        self.width = width
+        self.height = height
+        self.left = left
+        self.right = right
+        self.top = top
+        self.bottom = bottom
+    }
 }
 
 /// The opening of a chart's SVG: accessible title and description, and the frame.
@@ -88,28 +97,34 @@ func plotGroup(_ scale: NiceScale, ppu: Double) -> String {
 
 /// Vertical bars from zero, one per category. With `gap` 0 and bin edges it
 /// draws a histogram (see `Histogram`).
-struct BarChart: ReportChart {
-    struct Bar {
-        var label: String
-        var value: Double
+public struct BarChart: ReportChart {
+    public struct Bar {
+        public var label: String
+        public var value: Double
         /// The tooltip; defaults to "label: value".
-        var note: String?
+        public var note: String?
+
+        public init(label: String, value: Double, note: String? = nil) {
+            self.label = label
+            self.value = value
+            self.note = note
+        }
     }
 
-    var id: String
-    var title: String
-    var summary: String
-    var xLabel: String
-    var yLabel: String
-    var bars: [Bar]
-    var frame = ChartFrame()
+    public var id: String
+    public var title: String
+    public var summary: String
+    public var xLabel: String
+    public var yLabel: String
+    public var bars: [Bar]
+    public var frame = ChartFrame()
     /// Space between bars, as a fraction of a bar's slot.
-    var gap: Double = 0.2
-    var color = "#3b6ea5"
+    public var gap: Double = 0.2
+    public var color = "#3b6ea5"
     /// Extra attributes per bar (a histogram's bin edges).
-    var extraAttributes: [String] = []
+    public var extraAttributes: [String] = []
 
-    func svg(standalone: Bool) -> String {
+    public func svg(standalone: Bool) -> String {
         let values = bars.map(\.value)
         let scale = NiceScale(lo: min(0, values.min() ?? 0), hi: max(0, values.max() ?? 1))
         let ppu = frame.plotHeight / (scale.max - scale.min)
@@ -132,27 +147,40 @@ struct BarChart: ReportChart {
         return out + "</svg>"
     }
 
-    var dataTable: ReportTable {
+    public var dataTable: ReportTable {
         ReportTable(header: [xLabel, yLabel], rows: bars.map { [$0.label, Markup.number($0.value, decimals: 4)] })
+    }
+
+    public init(id: String, title: String, summary: String, xLabel: String, yLabel: String, bars: [Bar], frame: ChartFrame = ChartFrame(), gap: Double = 0.2, color: String = "#3b6ea5", extraAttributes: [String] = []) {
+        self.id = id
+        self.title = title
+        self.summary = summary
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.bars = bars
+        self.frame = frame
+        self.gap = gap
+        self.color = color
+        self.extraAttributes = extraAttributes
     }
 }
 
 /// Horizontal bars from zero, labelled on the left: for ranked lists with long
 /// names. The scale runs along x: a bar's `width` is value × pixels-per-unit.
-struct HorizontalBarChart: ReportChart {
-    var id: String
-    var title: String
-    var summary: String
+public struct HorizontalBarChart: ReportChart {
+    public var id: String
+    public var title: String
+    public var summary: String
     /// What the bars are (the data table's first column).
-    var categoryLabel: String = ""
-    var valueLabel: String
-    var bars: [BarChart.Bar]
-    var labelWidth: Double = 260
-    var width: Double = 760
-    var rowHeight: Double = 22
-    var color = "#3b6ea5"
+    public var categoryLabel: String = ""
+    public var valueLabel: String
+    public var bars: [BarChart.Bar]
+    public var labelWidth: Double = 260
+    public var width: Double = 760
+    public var rowHeight: Double = 22
+    public var color = "#3b6ea5"
 
-    func svg(standalone: Bool) -> String {
+    public func svg(standalone: Bool) -> String {
         let frame = ChartFrame(width: width, height: 16 + Double(bars.count) * rowHeight + 44, left: labelWidth, right: 24, top: 16, bottom: 44)
         let scale = NiceScale(lo: 0, hi: max(0, bars.map(\.value).max() ?? 1))
         let ppu = frame.plotWidth / (scale.max - scale.min)
@@ -176,28 +204,48 @@ struct HorizontalBarChart: ReportChart {
         return out + "</g>\n</svg>"
     }
 
-    var dataTable: ReportTable {
+    public var dataTable: ReportTable {
         ReportTable(header: [categoryLabel, valueLabel], rows: bars.map { [$0.label, Markup.number($0.value, decimals: 4)] })
+    }
+
+    public init(id: String, title: String, summary: String, categoryLabel: String = "", valueLabel: String, bars: [BarChart.Bar], labelWidth: Double = 260, width: Double = 760, rowHeight: Double = 22, color: String = "#3b6ea5") {
+        self.id = id
+        self.title = title
+        self.summary = summary
+        self.categoryLabel = categoryLabel
+        self.valueLabel = valueLabel
+        self.bars = bars
+        self.labelWidth = labelWidth
+        self.width = width
+        self.rowHeight = rowHeight
+        self.color = color
     }
 }
 
 /// Counts of values falling in consecutive bins, drawn as touching bars whose
 /// marks also carry the bin edges (`data-lo`, `data-hi`, inclusive).
-struct Histogram: ReportChart {
-    struct Bin {
-        var lo: Double
-        var hi: Double
-        var count: Double
+public struct Histogram: ReportChart {
+    public struct Bin {
+        public var lo: Double
+        public var hi: Double
+        public var count: Double
         /// Defaults to "lo–hi".
-        var label: String?
+        public var label: String?
+
+        public init(lo: Double, hi: Double, count: Double, label: String? = nil) {
+            self.lo = lo
+            self.hi = hi
+            self.count = count
+            self.label = label
+        }
     }
 
-    var id: String
-    var title: String
-    var summary: String
-    var xLabel: String
-    var yLabel: String
-    var bins: [Bin]
+    public var id: String
+    public var title: String
+    public var summary: String
+    public var xLabel: String
+    public var yLabel: String
+    public var bins: [Bin]
 
     private var bars: BarChart {
         BarChart(id: id, title: title, summary: summary, xLabel: xLabel, yLabel: yLabel,
@@ -211,29 +259,44 @@ struct Histogram: ReportChart {
         bin.label ?? (bin.lo == bin.hi ? Markup.number(bin.lo) : "\(Markup.number(bin.lo))–\(Markup.number(bin.hi))")
     }
 
-    func svg(standalone: Bool) -> String { bars.svg(standalone: standalone) }
-    var dataTable: ReportTable { bars.dataTable }
+    public func svg(standalone: Bool) -> String { bars.svg(standalone: standalone) }
+    public var dataTable: ReportTable { bars.dataTable }
+
+    public init(id: String, title: String, summary: String, xLabel: String, yLabel: String, bins: [Bin]) {
+        self.id = id
+        self.title = title
+        self.summary = summary
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.bins = bins
+    }
 }
 
 /// A series of values at evenly spaced categories (e.g. months), as a line
 /// with a dot per value. The value axis fits the data (it need not include zero).
-struct LineChart: ReportChart {
-    struct Point {
-        var label: String
-        var value: Double
-        var note: String?
+public struct LineChart: ReportChart {
+    public struct Point {
+        public var label: String
+        public var value: Double
+        public var note: String?
+
+        public init(label: String, value: Double, note: String? = nil) {
+            self.label = label
+            self.value = value
+            self.note = note
+        }
     }
 
-    var id: String
-    var title: String
-    var summary: String
-    var xLabel: String
-    var yLabel: String
-    var points: [Point]
-    var frame = ChartFrame()
-    var color = "#b5523b"
+    public var id: String
+    public var title: String
+    public var summary: String
+    public var xLabel: String
+    public var yLabel: String
+    public var points: [Point]
+    public var frame = ChartFrame()
+    public var color = "#b5523b"
 
-    func svg(standalone: Bool) -> String {
+    public func svg(standalone: Bool) -> String {
         let values = points.map(\.value).filter(\.isFinite)
         let scale = NiceScale(lo: values.min() ?? 0, hi: values.max() ?? 1)
         let ppu = frame.plotHeight / (scale.max - scale.min)
@@ -253,35 +316,54 @@ struct LineChart: ReportChart {
         return out + "</svg>"
     }
 
-    var dataTable: ReportTable {
+    public var dataTable: ReportTable {
         ReportTable(header: [xLabel, yLabel], rows: points.map { [$0.label, Markup.number($0.value, decimals: 4)] })
+    }
+
+    public init(id: String, title: String, summary: String, xLabel: String, yLabel: String, points: [Point], frame: ChartFrame = ChartFrame(), color: String = "#b5523b") {
+        self.id = id
+        self.title = title
+        self.summary = summary
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.points = points
+        self.frame = frame
+        self.color = color
     }
 }
 
 /// Points on two numeric axes. A point's area can follow a weight (e.g. how
 /// many ratings stand behind it); its `data-x`, `data-value` (y) and
 /// `data-weight` carry the numbers.
-struct ScatterChart: ReportChart {
-    struct Point {
-        var x: Double
-        var y: Double
-        var weight: Double = 1
-        var label: String
-        var note: String?
+public struct ScatterChart: ReportChart {
+    public struct Point {
+        public var x: Double
+        public var y: Double
+        public var weight: Double = 1
+        public var label: String
+        public var note: String?
+
+        public init(x: Double, y: Double, weight: Double = 1, label: String, note: String? = nil) {
+            self.x = x
+            self.y = y
+            self.weight = weight
+            self.label = label
+            self.note = note
+        }
     }
 
-    var id: String
-    var title: String
-    var summary: String
-    var xLabel: String
-    var yLabel: String
-    var points: [Point]
-    var frame = ChartFrame()
-    var color = "#6a4c93"
+    public var id: String
+    public var title: String
+    public var summary: String
+    public var xLabel: String
+    public var yLabel: String
+    public var points: [Point]
+    public var frame = ChartFrame()
+    public var color = "#6a4c93"
     /// Radius of the heaviest point; others scale with √weight (area ∝ weight), at least 2.
-    var maxRadius: Double = 8
+    public var maxRadius: Double = 8
 
-    func svg(standalone: Bool) -> String {
+    public func svg(standalone: Bool) -> String {
         let xs = NiceScale(lo: points.map(\.x).min() ?? 0, hi: points.map(\.x).max() ?? 1, ticks: 8)
         let ys = NiceScale(lo: points.map(\.y).min() ?? 0, hi: points.map(\.y).max() ?? 1)
         let ppu = frame.plotHeight / (ys.max - ys.min)
@@ -304,8 +386,20 @@ struct ScatterChart: ReportChart {
         return out + "</g>\n</svg>"
     }
 
-    var dataTable: ReportTable {
+    public var dataTable: ReportTable {
         ReportTable(header: [xLabel, yLabel, "weight"],
                     rows: points.map { [Markup.number($0.x), Markup.number($0.y, decimals: 4), Markup.number($0.weight)] })
+    }
+
+    public init(id: String, title: String, summary: String, xLabel: String, yLabel: String, points: [Point], frame: ChartFrame = ChartFrame(), color: String = "#6a4c93", maxRadius: Double = 8) {
+        self.id = id
+        self.title = title
+        self.summary = summary
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.points = points
+        self.frame = frame
+        self.color = color
+        self.maxRadius = maxRadius
     }
 }

@@ -1,10 +1,10 @@
 import Foundation
 
 /// Escaping and number formatting shared by the report writers.
-enum Markup {
+public enum Markup {
     /// Text for XML/XHTML content and attribute values: the five XML
     /// specials escaped, control characters (not allowed in XML 1.0) dropped.
-    static func xml(_ text: String) -> String {
+    public static func xml(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
@@ -26,7 +26,7 @@ enum Markup {
     /// Text for Markdown prose and table cells: characters Markdown would
     /// read as syntax are backslash-escaped, `|` included (cells), line breaks
     /// become spaces, and `<`/`&` become entities so no HTML gets through.
-    static func markdown(_ text: String) -> String {
+    public static func markdown(_ text: String) -> String {
         var out = ""
         for c in text {
             switch c {
@@ -41,15 +41,15 @@ enum Markup {
     }
 
     /// A coordinate: two decimals, fixed (deterministic, locale-free).
-    static func coordinate(_ value: Double) -> String { String(format: "%.2f", value) }
+    public static func coordinate(_ value: Double) -> String { String(format: "%.2f", value) }
 
     /// A value as data (the `data-value` attribute): the shortest text that reads back as the same Double.
-    static func data(_ value: Double) -> String {
+    public static func data(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
     }
 
     /// 1234567 → "1,234,567".
-    static func grouped(_ value: Int) -> String {
+    public static func grouped(_ value: Int) -> String {
         let digits = String(value.magnitude)
         var out = ""
         for (i, c) in digits.enumerated() {
@@ -60,13 +60,13 @@ enum Markup {
     }
 
     /// A number for people: whole numbers grouped, others with `decimals`.
-    static func number(_ value: Double, decimals: Int = 2) -> String {
+    public static func number(_ value: Double, decimals: Int = 2) -> String {
         if value == value.rounded() && abs(value) < 1e15 { return grouped(Int(value)) }
         return String(format: "%.\(decimals)f", value)
     }
 
     /// An axis tick: compact for large values (1.5M, 200k).
-    static func tick(_ value: Double, step: Double) -> String {
+    public static func tick(_ value: Double, step: Double) -> String {
         let magnitude = abs(value)
         if magnitude >= 1_000_000 && step >= 100_000 { return trimmed(value / 1_000_000) + "M" }
         if magnitude >= 10_000 && step >= 1_000 { return trimmed(value / 1_000) + "k" }
@@ -85,7 +85,7 @@ enum Markup {
     }
 
     /// An id-safe slug of a title.
-    static func slug(_ text: String) -> String {
+    public static func slug(_ text: String) -> String {
         var out = ""
         for c in text.lowercased() {
             if c.isASCII && (c.isLetter || c.isNumber) { out.append(c) } else if !out.hasSuffix("-") { out += "-" }
@@ -96,13 +96,13 @@ enum Markup {
 }
 
 /// A value axis with "nice" round ticks (1, 2, 2.5 or 5 × 10ⁿ) covering a range.
-struct NiceScale {
-    let min: Double
-    let max: Double
-    let step: Double
+public struct NiceScale {
+    public let min: Double
+    public let max: Double
+    public let step: Double
 
     /// Covers `lo…hi` with about `ticks` ticks; a zero-width range is widened.
-    init(lo: Double, hi: Double, ticks: Int = 5) {
+    public init(lo: Double, hi: Double, ticks: Int = 5) {
         var lo = lo, hi = hi
         if !(lo.isFinite && hi.isFinite) { lo = 0; hi = 1 }
         if hi <= lo { hi = lo + (lo == 0 ? 1 : abs(lo) * 0.1) }
@@ -115,7 +115,7 @@ struct NiceScale {
         max = ceil(hi / step - 1e-9) * step
     }
 
-    var ticks: [Double] {
+    public var ticks: [Double] {
         let count = Int(((max - min) / step).rounded())
         return (0...count).map { min + Double($0) * step }
     }

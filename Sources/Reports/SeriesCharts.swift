@@ -7,7 +7,7 @@ import Foundation
 
 /// Colors of the series, in order; distinguishable in print and for the common
 /// color-vision deficiencies (Okabe–Ito).
-let seriesColors = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#999999", "#000000"]
+public let seriesColors = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#999999", "#000000"]
 
 /// A legend row above the plot: a swatch and the series' name each.
 private func legend(_ names: [String], frame: ChartFrame) -> String {
@@ -24,24 +24,29 @@ private func legend(_ names: [String], frame: ChartFrame) -> String {
 
 /// Bars of several series side by side in each category (e.g. the RMSE of
 /// each model per decile). A bar's `height` is |value| × pixels-per-unit.
-struct GroupedBarChart: ReportChart {
-    struct Series {
-        var name: String
-        var values: [Double]
+public struct GroupedBarChart: ReportChart {
+    public struct Series {
+        public var name: String
+        public var values: [Double]
+
+        public init(name: String, values: [Double]) {
+            self.name = name
+            self.values = values
+        }
     }
 
-    var id: String
-    var title: String
-    var summary: String
-    var xLabel: String
-    var yLabel: String
-    var categories: [String]
-    var series: [Series]
-    var frame = ChartFrame(top: 28)
+    public var id: String
+    public var title: String
+    public var summary: String
+    public var xLabel: String
+    public var yLabel: String
+    public var categories: [String]
+    public var series: [Series]
+    public var frame = ChartFrame(top: 28)
     /// Decimals of the values in tooltips and the data table.
-    var decimals = 4
+    public var decimals = 4
 
-    func svg(standalone: Bool) -> String {
+    public func svg(standalone: Bool) -> String {
         let values = series.flatMap(\.values).filter(\.isFinite)
         let scale = NiceScale(lo: min(0, values.min() ?? 0), hi: max(0, values.max() ?? 1))
         let ppu = frame.plotHeight / (scale.max - scale.min)
@@ -67,11 +72,23 @@ struct GroupedBarChart: ReportChart {
         return out + "</svg>"
     }
 
-    var dataTable: ReportTable {
+    public var dataTable: ReportTable {
         ReportTable(header: [xLabel] + series.map(\.name),
                     rows: categories.enumerated().map { c, category in
                         [category] + series.map { c < $0.values.count ? Markup.number($0.values[c], decimals: decimals) : "" }
                     })
+    }
+
+    public init(id: String, title: String, summary: String, xLabel: String, yLabel: String, categories: [String], series: [Series], frame: ChartFrame = ChartFrame(top: 28), decimals: Int = 4) {
+        self.id = id
+        self.title = title
+        self.summary = summary
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.categories = categories
+        self.series = series
+        self.frame = frame
+        self.decimals = decimals
     }
 }
 
@@ -79,24 +96,30 @@ struct GroupedBarChart: ReportChart {
 /// line and a dot per value each. The y axis fits the data; x runs from the
 /// smallest to the largest x. A dot's `cx` is plot-left + (x − x-min) × x-ppu
 /// and its `cy` plot-top + (y-max − value) × pixels-per-unit.
-struct MultiLineChart: ReportChart {
-    struct Series {
-        var name: String
-        var points: [(x: Double, y: Double)]
-        var dashed = false
+public struct MultiLineChart: ReportChart {
+    public struct Series {
+        public var name: String
+        public var points: [(x: Double, y: Double)]
+        public var dashed = false
+
+        public init(name: String, points: [(x: Double, y: Double)], dashed: Bool = false) {
+            self.name = name
+            self.points = points
+            self.dashed = dashed
+        }
     }
 
-    var id: String
-    var title: String
-    var summary: String
-    var xLabel: String
-    var yLabel: String
-    var series: [Series]
-    var frame = ChartFrame(top: 28)
+    public var id: String
+    public var title: String
+    public var summary: String
+    public var xLabel: String
+    public var yLabel: String
+    public var series: [Series]
+    public var frame = ChartFrame(top: 28)
     /// Series colors by index into `seriesColors`; defaults to the series' own index.
-    var colorIndex: [Int]? = nil
+    public var colorIndex: [Int]? = nil
 
-    func svg(standalone: Bool) -> String {
+    public func svg(standalone: Bool) -> String {
         let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
         let scale = NiceScale(lo: all.map(\.y).min() ?? 0, hi: all.map(\.y).max() ?? 1)
         let ppu = frame.plotHeight / (scale.max - scale.min)
@@ -126,32 +149,43 @@ struct MultiLineChart: ReportChart {
         return out + "</g>\n</svg>"
     }
 
-    var dataTable: ReportTable {
+    public var dataTable: ReportTable {
         let xs = Array(Set(series.flatMap { $0.points.map(\.x) })).sorted()
         return ReportTable(header: [xLabel] + series.map(\.name), rows: xs.map { x in
             [Markup.number(x, decimals: 0)] + series.map { one in one.points.first { $0.x == x }.map { Markup.number($0.y, decimals: 4) } ?? "" }
         })
+    }
+
+    public init(id: String, title: String, summary: String, xLabel: String, yLabel: String, series: [Series], frame: ChartFrame = ChartFrame(top: 28), colorIndex: [Int]? = nil) {
+        self.id = id
+        self.title = title
+        self.summary = summary
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.series = series
+        self.frame = frame
+        self.colorIndex = colorIndex
     }
 }
 
 /// A value per (row, column) cell, colored from light (low) to dark (high) or
 /// reversed, the value written in the cell: the grid search's RMSE over two
 /// parameters. Cells without a value stay blank.
-struct Heatmap: ReportChart {
-    var id: String
-    var title: String
-    var summary: String
-    var rowLabel: String
-    var columnLabel: String
-    var valueLabel: String
-    var rows: [String]
-    var columns: [String]
+public struct Heatmap: ReportChart {
+    public var id: String
+    public var title: String
+    public var summary: String
+    public var rowLabel: String
+    public var columnLabel: String
+    public var valueLabel: String
+    public var rows: [String]
+    public var columns: [String]
     /// rows × columns, row-major; nil: no candidate there.
-    var values: [Double?]
+    public var values: [Double?]
     /// True: the lowest value is the darkest (lower is better, as for RMSE).
-    var lowIsDark = true
+    public var lowIsDark = true
 
-    func svg(standalone: Bool) -> String {
+    public func svg(standalone: Bool) -> String {
         let cell = (width: 96.0, height: 40.0)
         let frame = ChartFrame(width: 110 + Double(columns.count) * cell.width + 20, height: 30 + Double(rows.count) * cell.height + 50,
                                left: 110, right: 20, top: 30, bottom: 50)
@@ -187,10 +221,23 @@ struct Heatmap: ReportChart {
         return out + "</g>\n</svg>"
     }
 
-    var dataTable: ReportTable {
+    public var dataTable: ReportTable {
         ReportTable(header: ["\(rowLabel) \\ \(columnLabel)"] + columns,
                     rows: rows.enumerated().map { r, row in
                         [row] + columns.indices.map { c in values[r * columns.count + c].map { Markup.number($0, decimals: 4) } ?? "" }
                     })
+    }
+
+    public init(id: String, title: String, summary: String, rowLabel: String, columnLabel: String, valueLabel: String, rows: [String], columns: [String], values: [Double?], lowIsDark: Bool = true) {
+        self.id = id
+        self.title = title
+        self.summary = summary
+        self.rowLabel = rowLabel
+        self.columnLabel = columnLabel
+        self.valueLabel = valueLabel
+        self.rows = rows
+        self.columns = columns
+        self.values = values
+        self.lowIsDark = lowIsDark
     }
 }
