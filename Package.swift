@@ -39,10 +39,18 @@ let package = Package(
         .target(name: "Generator"),
         .target(name: "Models", dependencies: ["Features", "Runtime", "COpenBLAS"]),
         .target(name: "Graph", dependencies: ["Features", "Runtime"]),
+        // The use cases every front end shares: each returns a typed Codable document.
+        .target(
+            name: "Workflows",
+            dependencies: [
+                "Warehouse", "Features", "Models", "Graph", "Runtime", "Reports",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "recsys",
             dependencies: [
-                "Warehouse", "Features", "Models", "Graph", "Runtime", "Generator", "Reports",
+                "Workflows", "Warehouse", "Features", "Models", "Graph", "Runtime", "Generator", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -66,6 +74,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "Models", "Features"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Features", "Runtime"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Features"]),
         .testTarget(name: "RecsysCLITests", dependencies: ["Warehouse", "Models", "Runtime", "Generator", "TestSupport"]),

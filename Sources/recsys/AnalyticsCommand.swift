@@ -3,6 +3,7 @@ import Foundation
 import Reports
 import Logging
 import Warehouse
+import Workflows
 
 struct AnalyticsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

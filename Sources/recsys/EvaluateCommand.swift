@@ -6,6 +6,7 @@ import Runtime
 import Logging
 import Models
 import Warehouse
+import Workflows
 
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,7 +54,7 @@ struct EvaluateCommand: ParsableCommand {
         let data = try TrainingSession.features(connection, home: database.home, logger: logger)
         var paths = models.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         if paths.isEmpty {
-            paths = try intactSavedModels(connection, latestPerKind: true)
+            paths = try SavedModels.intact(connection, latestPerKind: true)
                 .filter { $0.splitID == data.splitID && $0.dataVersion == data.dataVersion }.map(\.path)
             if paths.isEmpty { logger.info("no saved model was trained on the current features (split \(data.splitID)); showing the baselines") }
         }
@@ -94,7 +95,7 @@ struct EvaluateCommand: ParsableCommand {
                     reason: "\(path) was trained on split \(file.splitID) of data version \(file.dataVersion); the features are split \(data.splitID) of \(data.dataVersion)",
                     action: "retrain it with `recsys train`, or evaluate it against the features it was trained on")
             }
-            let run = try registeredRun(of: file, connection)
+            let run = try SavedModels.registeredRun(of: file, connection)
             let name = run.map { "\(file.kind) (run \($0))" } ?? file.kind
             let model = file.model()
             try add(name, model, path: path, run: run, rankable: model)

@@ -4,6 +4,7 @@ import Reports
 import Runtime
 import Models
 import Warehouse
+import Workflows
 
 struct ExportFactorsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +30,7 @@ struct ExportFactorsCommand: ParsableCommand {
         } else {
             let connection = try db.open().connect()
             try Database.migrate(connection)
-            guard let newest = try intactSavedModels(connection).first else {
+            guard let newest = try SavedModels.intact(connection).first else {
                 throw UsageError(description: "no saved model yet: run `recsys train` first (or give --model PATH)")
             }
             path = newest.path

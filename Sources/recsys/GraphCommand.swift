@@ -6,6 +6,7 @@ import Runtime
 import Graph
 import Logging
 import Warehouse
+import Workflows
 
 enum NetworkChoice: String, ExpressibleByArgument, CaseIterable { case movie, customer }
 enum AlgorithmChoice: String, ExpressibleByArgument, CaseIterable { case louvain, leiden, none }

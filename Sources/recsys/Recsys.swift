@@ -6,6 +6,7 @@ import Logging
 import Models
 import Runtime
 import Warehouse
+import Workflows
 
 /// The root command. Exit codes are decided here, in one place:
 /// 0 ok; 1 runtime error; 2 usage error or bad input; 3 a safety check refused to run.
@@ -53,7 +54,7 @@ struct Recsys: ParsableCommand {
             // Interrupted work may fail in its own way (a query the signal cancelled): the signal decides.
             if let signal = Interruption.signal { finish(128 + signal, message: Interrupted(signal: signal).description, log: true) }
             let status = ExitStatus.code(for: error)
-            if status == ExitStatus.usage, exitCode(for: error) != .success, !(error is InputError), !(error is UsageError), !(error is ReportFolderError) {
+            if status == ExitStatus.usage, exitCode(for: error) != .success, !(error is InputError), !(error is UsageError), !(error is ReportFolderError), !(error is WorkflowError) {
                 finish(status, message: fullMessage(for: error))
             }
             finish(status, message: message(for: error), log: true)
@@ -103,7 +104,7 @@ enum ExitStatus {
 
     static func code(for error: Error) -> Int32 {
         switch error {
-        case is InputError, is UsageError, is ValidationError, is ReportFolderError: return usage
+        case is InputError, is UsageError, is ValidationError, is ReportFolderError, is WorkflowError: return usage
         case is SafetyRefusal: return refused
         case is GeneratorError: return usage
         case let interrupted as Interrupted: return interrupted.exitCode
@@ -136,17 +137,7 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
-/// Prints one JSON document on stdout.
-/// The one JSON form of every document recsys prints (`--json`) or writes
-/// (the reports' .json files): pretty, sorted, snake_case keys, a final newline.
-func jsonDocument<T: Encodable>(_ value: T) throws -> Data {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return try encoder.encode(value) + Data("\n".utf8)
-}
-
+/// Prints one JSON document on stdout (`jsonDocument`, the one JSON form).
 func printJSON<T: Encodable>(_ value: T) throws {
     try Output.standardOutput(String(decoding: try jsonDocument(value), as: UTF8.self))
 }
@@ -156,26 +147,3 @@ func say(_ text: String) throws {
     try Output.standardOutput(text + "\n")
 }
 
-/// The registry's saved models whose file is in place and was written by that
-/// very run (a file records its run id): a row whose file was replaced by
-/// another run, or never finished, is passed over.
-func intactSavedModels(_ connection: Connection, latestPerKind: Bool = false) throws -> [ModelRegistry.SavedModel] {
-    try ModelRegistry.savedModels(connection).filter { saved in
-        switch ModelFile.recordedRun(at: URL(fileURLWithPath: saved.path)) {
-        case .run(let id): return id == saved.runID
-        case .unregistered: return true
-        case .unreadable: return false
-        }
-    }.reduce(into: [ModelRegistry.SavedModel]()) { kept, saved in
-        if !latestPerKind || !kept.contains(where: { $0.model == saved.model }) { kept.append(saved) }
-    }
-}
-
-/// The run that wrote `file`: the id the file records, else the newest registered run of its path.
-func registeredRun(of file: ModelFile, _ connection: Connection) throws -> Int? {
-    if let id = file.runID {
-        let known = try connection.execute("SELECT 1 FROM model_runs WHERE run_id = $1", [String(id)]).count > 0
-        return known ? id : nil
-    }
-    return try ModelRegistry.run(forPath: file.url.path, connection)
-}

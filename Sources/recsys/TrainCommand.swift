@@ -5,6 +5,7 @@ import Reports
 import Logging
 import Models
 import Warehouse
+import Workflows
 
 extension ModelKind: ExpressibleByArgument {}
 extension ALSConfiguration.BiasMode: ExpressibleByArgument {}
@@ -272,9 +273,3 @@ enum TrainingSession {
 }
 
 /// Compact JSON text with snake_case keys (for jsonb columns).
-func jsonText<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
-}

@@ -1,0 +1,189 @@
+import Features
+import Foundation
+import Logging
+import Models
+import Runtime
+import Warehouse
+
+/// How a list was made.
+public enum RecommendationBasis: String, Codable, Sendable {
+    /// From the customer's trained factors.
+    case model
+    /// From factors solved just now against the fixed movie factors (ratings newer than the model).
+    case foldedIn = "folded_in"
+    /// The model has nothing on this customer: μ + movie bias.
+    case baseline
+}
+
+public struct Recommendation: Codable, Sendable, Equatable {
+    public var movieId: Int64
+    public var title: String
+    public var year: Int?
+    public var predictedRating: Double
+}
+
+/// One customer's list, as `recsys recommend --json` prints it.
+public struct RecommendationList: Codable, Sendable {
+    public var customerId: Int64
+    public var basis: RecommendationBasis
+    public var model: String
+    public var modelPath: String
+    /// The customer's ratings in the warehouse now.
+    public var ratingsKnown: Int
+    public var recommendations: [Recommendation]
+}
+
+/// What `recommend --all` wrote.
+public struct BatchRecommendations: Codable, Sendable {
+    public var runId: Int
+    public var customers: Int
+    public var top: Int
+    public var rows: Int
+    public var topNSeconds: Double
+    public var copySeconds: Double
+}
+
+/// The recommend use case, shared by every front end.
+///
+/// The policy, in one place: a customer the model was trained with (and the
+/// warehouse still holds that model's data version) gets the model's factors;
+/// a customer whose ratings are newer than the model is folded in — factors
+/// solved from all their current ratings against the model's fixed movie
+/// factors, no retraining; a customer the model knows nothing of gets the
+/// baseline (μ + movie bias). Rated movies are left out unless asked for.
+public enum Recommender {
+    /// The list for a customer whose current ratings are `ratings` (movie id, rating).
+    /// - Parameters:
+    ///   - currentDataVersion: the warehouse's complete load; a model of another version folds in.
+    ///   - titles: title and year of movie ids (the warehouse, or a test's table).
+    public static func list(customer id: Int64, ratings: [(movieID: Int64, rating: Double)], file: ModelFile,
+                            currentDataVersion: String?, top: Int, includeRated: Bool,
+                            titles: ([Int64]) throws -> [Int64: (title: String, year: Int?)]) throws -> RecommendationList {
+        let rated = ratings.compactMap { r in file.movieIndex(of: r.movieID).map { (movie: Int32($0), rating: Float(r.rating)) } }
+        var basis = RecommendationBasis.baseline
+        var factors = [Float](repeating: 0, count: file.rank)
+        var bias: Float = 0
+        if currentDataVersion == file.dataVersion {
+            if let c = file.customerIndex(of: id), file.customerTrainCount[c] > 0 {
+                basis = .model
+                factors = Array(file.customerFactors[(c * file.rank)..<((c + 1) * file.rank)])
+                bias = file.customerBias[c]
+            }
+        } else if !rated.isEmpty {
+            basis = .foldedIn
+            (factors, bias) = try FoldIn.customer(ratings: rated, movieFactors: file.movieFactors, movieBias: file.movieBias,
+                                                  globalMean: file.globalMean, rank: file.rank,
+                                                  regularization: foldInRegularization(file.parameters))
+        }
+        let exclude = includeRated ? [] : rated.map(\.movie).sorted()
+        let items = factors.withUnsafeBufferPointer { p in
+            exclude.withUnsafeBufferPointer { ex in
+                TopN.single(customerFactor: p, customerBias: bias, globalMean: file.globalMean, movieBias: file.movieBias,
+                            movieFactors: file.movieFactors, rank: file.rank, exclude: ex, count: top)
+            }
+        }
+        let ids = items.map { file.movieIDs[Int($0.movie)] }
+        let known = try titles(ids)
+        let list = zip(items, ids).map { item, movieID in
+            Recommendation(movieId: movieID, title: known[movieID]?.title ?? "", year: known[movieID]?.year,
+                           predictedRating: file.scale.clip(Double(item.score)))
+        }
+        return RecommendationList(customerId: id, basis: basis, model: file.kind, modelPath: file.url.path,
+                                  ratingsKnown: ratings.count, recommendations: list)
+    }
+
+    /// The list for customer `id` as the warehouse knows them now.
+    /// - Throws: `WorkflowError.notFound` for a customer the warehouse does not have.
+    public static func list(customer id: Int64, file: ModelFile, connection: Connection, top: Int,
+                            includeRated: Bool) throws -> RecommendationList {
+        guard let person = try ModelRegistry.customer(id: id, connection) else {
+            throw WorkflowError(.notFound, "customer \(id) is not in the warehouse (dim_customer has no customer_id \(id))")
+        }
+        return try list(customer: id, ratings: person.ratings, file: file, currentDataVersion: try ModelRegistry.dataVersion(connection),
+                        top: top, includeRated: includeRated) { try ModelRegistry.titles($0, connection) }
+    }
+
+    /// Every customer's top-N into the recommendations table, for a model
+    /// trained on the warehouse's current data.
+    public static func all(file: ModelFile, connection: Connection, home: RecsysHome, top: Int, includeRated: Bool,
+                           threads: Int, logger: Logger) throws -> BatchRecommendations {
+        guard let runID = try SavedModels.registeredRun(of: file, connection) else {
+            throw WorkflowError(.badRequest, "\(file.url.path) is not registered in model_runs: batch results are stored per model run; train it with `recsys train`")
+        }
+        let (matrix, version, _) = try RatingExport.matrix(connection, home: home)
+        guard version == file.dataVersion, matrix.customerCount == file.customerCount, matrix.movieCount == file.movieCount else {
+            throw SafetyRefusal(reason: "the model was trained on data version \(file.dataVersion); the warehouse holds \(version)",
+                                action: "retrain with `recsys train` for batch recommendations (single customers are folded in)")
+        }
+        let started = Date()
+        let seenStart = includeRated ? [Int](repeating: 0, count: matrix.customerCount + 1) : matrix.customerStart
+        let seenMovie = includeRated ? [] : matrix.customerMovie
+        let result = seenStart.withUnsafeBufferPointer { start in
+            seenMovie.withUnsafeBufferPointer { movies in
+                TopN.all(customerFactors: file.customerFactors, customerBias: file.customerBias, globalMean: file.globalMean,
+                         movieBias: file.movieBias, movieFactors: file.movieFactors, rank: file.rank,
+                         seenStart: start, seenMovie: movies, count: top, threads: threads)
+            }
+        }
+        try Interruption.check()
+        let topSeconds = Date().timeIntervalSince(started)
+        logger.info("top-\(top) of \(ProgressReporter.count(matrix.customerCount)) customers in \(String(format: "%.1f", topSeconds)) s; writing them")
+        let copyStarted = Date()
+        let rows = try ModelRegistry.replaceRecommendations(connection, run: runID) { emit in
+            for c in 0..<matrix.customerCount {
+                // A stop request rolls the whole replacement back.
+                if c & 0xFFF == 0 { try Interruption.check() }
+                for p in 0..<top {
+                    let m = result.movies[c * top + p]
+                    guard m >= 0 else { break }
+                    try emit(c + 1, p + 1, Int(m) + 1, file.scale.clip(Double(result.scores[c * top + p])))
+                }
+            }
+        }
+        return BatchRecommendations(runId: runID, customers: matrix.customerCount, top: top, rows: rows,
+                                    topNSeconds: topSeconds, copySeconds: Date().timeIntervalSince(copyStarted))
+    }
+
+    /// λ of fold-in: the model's own regularization, else the ALS default.
+    static func foldInRegularization(_ parameters: String) -> Double {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(parameters.utf8)) as? [String: Any],
+              let value = object["regularization"] as? Double, value > 0 else { return ALSConfiguration().regularization }
+        return value
+    }
+}
+
+/// Which saved models can be used: registered, in place, and written by their own run.
+public enum SavedModels {
+    /// The registry's saved models whose file is in place and was written by that
+    /// very run (a file records its run id): a row whose file was replaced by
+    /// another run, or never finished, is passed over. Newest first.
+    public static func intact(_ connection: Connection, latestPerKind: Bool = false) throws -> [ModelRegistry.SavedModel] {
+        try ModelRegistry.savedModels(connection).filter { saved in
+            switch ModelFile.recordedRun(at: URL(fileURLWithPath: saved.path)) {
+            case .run(let id): return id == saved.runID
+            case .unregistered: return true
+            case .unreadable: return false
+            }
+        }.reduce(into: [ModelRegistry.SavedModel]()) { kept, saved in
+            if !latestPerKind || !kept.contains(where: { $0.model == saved.model }) { kept.append(saved) }
+        }
+    }
+
+    /// The model file to use: `path` when given, else the newest intact saved model.
+    public static func choose(_ path: String?, _ connection: Connection) throws -> ModelFile {
+        if let path { return try ModelFile(contentsOf: URL(fileURLWithPath: path).standardizedFileURL) }
+        guard let newest = try intact(connection).first else {
+            throw WorkflowError(.notFound, "no saved model yet: run `recsys train` first (or give --model PATH)")
+        }
+        return try ModelFile(contentsOf: URL(fileURLWithPath: newest.path))
+    }
+
+    /// The run that wrote `file`: the id the file records, else the newest registered run of its path.
+    public static func registeredRun(of file: ModelFile, _ connection: Connection) throws -> Int? {
+        if let id = file.runID {
+            let known = try connection.execute("SELECT 1 FROM model_runs WHERE run_id = $1", [String(id)]).count > 0
+            return known ? id : nil
+        }
+        return try ModelRegistry.run(forPath: file.url.path, connection)
+    }
+}
