@@ -51,7 +51,7 @@ struct EvaluateCommand: ParsableCommand {
         let database = db.open()
         let logger = Logger(label: "recsys.evaluate")
         let connection = try database.connect()
-        let data = try TrainingSession.features(connection, home: database.home, logger: logger)
+        let data = try Training.features(connection, home: database.home, logger: logger)
         var paths = models.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         if paths.isEmpty {
             paths = try SavedModels.intact(connection, latestPerKind: true)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Workflows
 import Reports
 import Logging
 import Warehouse
@@ -45,7 +46,7 @@ struct LoadCommand: ParsableCommand {
     func run() throws {
         let database = db.open()
         if status { return try showStatus(database) }
-        let logURL = database.home.logs.appendingPathComponent("load-\(Self.timestamp()).log")
+        let logURL = database.home.logs.appendingPathComponent("load-\(runStamp()).log")
         try database.home.checkUsable()
         try ConsoleAndFileLogHandler.sink.openFile(logURL)
         let logger = Logger(label: "recsys.load")
@@ -103,13 +104,6 @@ struct LoadCommand: ParsableCommand {
         if report.rejects > 0 { text += "\n\(report.rejects) bad lines skipped into etl_rejects" }
         text += "\nlog: \(log.path)"
         return text
-    }
-
-    static func timestamp() -> String {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: Date()) + "-\(getpid())"
     }
 }
 

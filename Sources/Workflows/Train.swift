@@ -1,0 +1,215 @@
+import Features
+import Foundation
+import Logging
+import Models
+import Runtime
+import Warehouse
+
+/// What to train: a model kind, its parameters as grid keys (rank, reg,
+/// iterations, lr, epochs, oversampling, power), and how.
+public struct TrainingRequest: Sendable {
+    public var model: ModelKind
+    /// The single-model parameters; a grid's candidates override them.
+    public var parameters: [String: Double]
+    public var threads: Int
+    public var seed: UInt64
+    public var biases: ALSConfiguration.BiasMode
+    /// A grid SPEC (`key=v1,v2;key=…`), scored on the validation part or by `folds`-fold cross-validation.
+    public var grid: String?
+    public var folds: Int
+    /// The model file; nil: `.recsys/models/<model>-<run>-<time>.rsm`.
+    public var out: URL?
+
+    public init(model: ModelKind, parameters: [String: Double], threads: Int, seed: UInt64, biases: ALSConfiguration.BiasMode,
+                grid: String?, folds: Int, out: URL?) {
+        self.model = model
+        self.parameters = parameters
+        self.threads = threads
+        self.seed = seed
+        self.biases = biases
+        self.grid = grid
+        self.folds = folds
+        self.out = out
+    }
+}
+
+/// What a training run produced: one model, or a grid and its refitted best.
+public enum TrainingOutcome: Sendable {
+    case single(TrainReport)
+    case grid(GridReport)
+}
+
+/// The train / grid-search use case.
+public enum Training {
+    /// The features the models train on, building the default split when there is none.
+    public static func features(_ connection: Connection, home: RecsysHome, logger: Logger) throws -> TrainingData {
+        try Database.migrate(connection)
+        if try FeatureStore.newestSplit(connection) == nil {
+            logger.info("no features yet: building the default split (random, 10 % test, seed 42); `recsys features` chooses another")
+            return try FeatureStore.build(connection, home: home, definition: SplitDefinition(kind: .random)) { logger.info("\($0)") }
+        }
+        return try FeatureStore.load(connection, home: home)
+    }
+
+    static func settings(_ request: TrainingRequest, _ parameters: [String: Double], _ data: TrainingData) -> ModelKind.Settings {
+        var s = ModelKind.Settings(parameters: parameters, threads: request.threads)
+        s.seed = request.seed
+        s.alsBiases = request.biases
+        s.scale = data.scale
+        s.dataVersion = data.dataVersion
+        s.splitID = data.splitID
+        return s
+    }
+
+    /// Trains (or grid-searches, then refits the best), saves the model file,
+    /// and registers every run in model_runs.
+    public static func run(_ request: TrainingRequest, database: Database, logger: Logger) throws -> TrainingOutcome {
+        let model = request.model, folds = request.folds, seed = request.seed, parameters = request.parameters
+        let connection = try database.connect()
+        let data = try features(connection, home: database.home, logger: logger)
+        logger.info("split \(data.splitID) (\(data.definition.kind.rawValue)): \(ProgressReporter.count(data.train.count)) train, \(ProgressReporter.count(data.split.validation.count)) validation, \(ProgressReporter.count(data.split.test.count)) test ratings")
+        var chosen = parameters
+        var candidates: [GridCandidate] = []
+        var gridID: String?
+        if let grid = request.grid {
+            let parsed = try ParameterGrid(grid, keys: model.gridKeys)
+            gridID = "grid-\(runStamp())"
+            let scoredOn = folds >= 2 ? "\(folds)-fold cross-validation on the train part" : "the validation part"
+            logger.info("grid search: \(parsed.size) \(model.rawValue) candidates, scored on \(scoredOn)")
+            candidates = try GridSearch.run(parsed, budgetKey: model.budgetKey, train: data.train, validation: data.split.validation,
+                                            folds: folds, seed: seed, fit: { params, budgets, train, snapshot in
+                var merged = parameters
+                for (k, v) in params { merged[k] = v }
+                if budgets.isEmpty {
+                    snapshot(nil, try model.fit(train, biases: data.biases, settings: settings(request, merged, data)))
+                } else {
+                    merged[model.budgetKey!] = Double(budgets.max()!)
+                    _ = try model.fit(train, biases: data.biases, settings: settings(request, merged, data), snapshots: Set(budgets),
+                                      snapshot: { snapshot($0, $1) })
+                }
+            }, progress: { done, total, candidate in
+                logger.info("[\(done)/\(total)] \(describe(candidate.parameters)): RMSE \(String(format: "%.4f", candidate.metrics.rmse)), \(String(format: "%.1f", candidate.fitSeconds)) s")
+            })
+            for candidate in candidates {
+                var merged = parameters
+                for (k, v) in candidate.parameters { merged[k] = v }
+                _ = try ModelRegistry.record(connection, ModelRegistry.Run(
+                    model: model.rawValue, params: try jsonText(merged),
+                    metrics: try jsonText([folds >= 2 ? "cross_validation" : "validation": candidate.metrics]),
+                    iterations: nil, fitSeconds: candidate.fitSeconds, dataVersion: data.dataVersion,
+                    splitID: data.splitID, path: nil, gridID: gridID))
+            }
+            for (k, v) in candidates[0].parameters { chosen[k] = v }
+            logger.info("best: \(describe(candidates[0].parameters)); refitting it on the train part")
+        }
+
+        var log: [TrainStep] = []
+        let started = Date()
+        let fitted = try model.fit(data.train, biases: data.biases, settings: settings(request, chosen, data),
+                                   validation: data.split.validation) { step in
+            log.append(TrainStep(iteration: step.step, trainRmse: step.trainRMSE, validationRmse: step.validationRMSE, seconds: step.seconds))
+            let validation = step.validationRMSE.map { String(format: ", validation RMSE %.4f", $0) } ?? ""
+            logger.info("iteration \(step.step): train RMSE \(String(format: "%.4f", step.trainRMSE))\(validation), \(String(format: "%.1f", step.seconds)) s")
+        }
+        let fitSeconds = Date().timeIntervalSince(started)
+        let validation = Evaluation.metrics(fitted, on: data.split.validation, trainedOn: data.train)
+        let test = Evaluation.metrics(fitted, on: data.split.test, trainedOn: data.train)
+
+        // The file records its run id, and the run is registered only once the
+        // file is in place (under a lock of its folder, so that two runs writing
+        // one --out register in the order they renamed): a run killed on the
+        // way leaves neither a row nor a file.
+        let runID = try ModelRegistry.reserveRunID(connection)
+        let url = request.out?.standardizedFileURL
+            ?? database.home.models.appendingPathComponent("\(fitted.kind)-\(runID)-\(runStamp()).rsm")
+        let run = ModelRegistry.Run(
+            model: fitted.kind, params: fitted.parameters,
+            metrics: try jsonText(["validation": validation, "test": test]),
+            iterations: log.isEmpty ? nil : try jsonText(log), fitSeconds: fitSeconds, dataVersion: data.dataVersion,
+            splitID: data.splitID, path: url.path, gridID: gridID)
+        try ModelFile.write(fitted, to: url, runID: runID, beforeRename: nil) {
+            try ModelRegistry.record(connection, run, id: runID)
+        }
+
+        let report = TrainReport(model: fitted.kind, runId: runID, params: chosen, metrics: test,
+                                 validationMetrics: validation, fitSeconds: fitSeconds,
+                                 iterations: log, modelPath: url.path, splitId: data.splitID, dataVersion: data.dataVersion,
+                                 modelParameters: fitted.parameters)
+        if let gridID {
+            return .grid(GridReport(candidates: candidates.map(GridRow.init), best: report,
+                                    scoredOn: folds >= 2 ? "cross_validation" : "validation", gridId: gridID))
+        }
+        return .single(report)
+    }
+
+    /// `rank=50 reg=0.05`: parameters for people, sorted, whole numbers without a decimal point.
+    public static func describe(_ parameters: [String: Double]) -> String {
+        parameters.keys.sorted().map { key in
+            let v = parameters[key]!
+            return "\(key)=" + (v == v.rounded() && abs(v) < 1e9 ? String(Int(v)) : String(v))
+        }.joined(separator: " ")
+    }
+}
+
+/// `20261202-045701-1234`: a UTC time and the process id, for names that must not collide.
+public func runStamp() -> String {
+    let formatter = DateFormatter()
+    formatter.dateFormat = "yyyyMMdd-HHmmss"
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    return formatter.string(from: Date()) + "-\(getpid())"
+}
+
+/// One iteration of the log `train` stores in model_runs.iterations (and `evaluate --out` reads back).
+public struct TrainStep: Codable, Sendable {
+    public var iteration: Int
+    public var trainRmse: Double
+    public var validationRmse: Double?
+    public var seconds: Double
+}
+
+public struct TrainReport: Codable, Sendable {
+    public var model: String
+    public var runId: Int
+    /// The grid-style parameters (rank, reg, iterations, …).
+    public var params: [String: Double]
+    /// On the test part; absent (not 0) when the part holds no ratings.
+    public var metrics: Metrics?
+    public var validationMetrics: Metrics?
+    /// From the start of training to the fitted model, including the per-iteration RMSEs.
+    public var fitSeconds: Double
+    public var iterations: [TrainStep]
+    public var modelPath: String
+    public var splitId: Int
+    public var dataVersion: String
+    /// Every parameter of the trainer, as stored in the model file (JSON text).
+    public var modelParameters: String
+}
+
+
+public struct GridRow: Codable, Sendable {
+    public var params: [String: Double]
+    public var rmse: Double
+    public var mae: Double
+    public var mape: Double
+    public var mse: Double
+    public var n: Int
+    public var fitSeconds: Double
+
+    public init(_ c: GridCandidate) {
+        params = c.parameters
+        rmse = c.metrics.rmse
+        mae = c.metrics.mae
+        mape = c.metrics.mape
+        mse = c.metrics.mse
+        n = c.metrics.n
+        fitSeconds = c.fitSeconds
+    }
+}
+
+public struct GridReport: Codable, Sendable {
+    public var candidates: [GridRow]
+    public var best: TrainReport
+    public var scoredOn: String
+    public var gridId: String
+}
+
