@@ -8,8 +8,12 @@ public enum CLI {
         public var stderr: String
     }
 
-    /// The binary SwiftPM built beside the test bundle.
+    /// The binary SwiftPM built beside the test bundle; `RECSYS_TEST_BINARY`
+    /// names another (to show that a regression test fails on an older build).
     public static var binary: URL {
+        if let other = ProcessInfo.processInfo.environment["RECSYS_TEST_BINARY"], !other.isEmpty {
+            return URL(fileURLWithPath: other)
+        }
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {
             let candidate = dir.appendingPathComponent("recsys")
