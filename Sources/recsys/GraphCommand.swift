@@ -8,8 +8,8 @@ import Logging
 import Warehouse
 import Workflows
 
-enum NetworkChoice: String, ExpressibleByArgument, CaseIterable { case movie, customer }
-enum AlgorithmChoice: String, ExpressibleByArgument, CaseIterable { case louvain, leiden, none }
+extension GraphAnalysisRequest.Network: ExpressibleByArgument {}
+extension GraphAnalysisRequest.Algorithm: ExpressibleByArgument {}
 enum WeightChoice: String, ExpressibleByArgument, CaseIterable {
     case count, jaccard, cosine
     var weight: CoRatingWeight { CoRatingWeight(rawValue: rawValue)! }
@@ -21,7 +21,7 @@ enum DistanceChoice: String, ExpressibleByArgument, CaseIterable {
 
 /// The centralities to compute: a comma-separated list, `all` or `none`.
 struct CentralityList: ExpressibleByArgument {
-    enum Kind: String, CaseIterable { case degree, pagerank, eigenvector, betweenness, harmonic }
+    typealias Kind = GraphAnalysisRequest.CentralityKind
     var kinds: Set<Kind>
 
     init?(argument: String) {
@@ -69,7 +69,7 @@ struct GraphCommand: ParsableCommand {
     )
 
     @Option(help: ArgumentHelp("Which co-rating network to build.", discussion: "Left out: movie (unless --edges is given)."))
-    var network: NetworkChoice?
+    var network: GraphAnalysisRequest.Network?
     @Option(help: ArgumentHelp("Analyse this CSV edge list (source,target[,weight]) instead of a co-rating network.", valueName: "file.csv"))
     var edges: String?
     @Option(help: ArgumentHelp("Customers sampled for the customer network (seeded by --seed).", discussion: "Left out: 10,000."))
@@ -80,7 +80,7 @@ struct GraphCommand: ParsableCommand {
     var weight: WeightChoice?
     @Option(help: ArgumentHelp("Keep each node's K heaviest edges.", discussion: "Left out: every edge stays.", valueName: "k"))
     var topK: Int?
-    @Option(help: "Community detection algorithm.") var algorithm: AlgorithmChoice = .leiden
+    @Option(help: "Community detection algorithm.") var algorithm: GraphAnalysisRequest.Algorithm = .leiden
     @Option(help: "Modularity resolution γ (above 1: more, smaller communities).") var resolution: Double = 1
     @Option(help: "Independent community detection runs; the best modularity is kept.") var restarts: Int = 1
     @Option(help: "Seed of the customer sample, the node orders and the betweenness pivots.") var seed: UInt64 = 42
@@ -127,132 +127,29 @@ struct GraphCommand: ParsableCommand {
 
     func run() throws {
         if let out { try Report.prepare(out) }
+        var request = GraphAnalysisRequest()
+        request.network = network
+        request.edges = edges.map { URL(fileURLWithPath: $0) }
+        request.sampleCustomers = sampleCustomers
+        request.minCommon = minCommon
+        request.weight = weight?.weight
+        request.topK = topK
+        request.algorithm = algorithm
+        request.resolution = resolution
+        request.restarts = restarts
+        request.seed = seed
+        request.centrality = centrality.kinds
+        request.damping = damping
+        request.tolerance = tolerance
+        request.maxIterations = maxIterations
+        request.exactLimit = exactLimit
+        request.pivots = pivots
+        request.distance = distance.length
+        request.threads = threads
+        request.show = show
+        request.noStore = noStore
         let logger = Logger(label: "recsys.graph")
-        let log: (String) -> Void = { logger.info("\($0)") }
-        let started = Date()
-        var seconds: [String: Double] = [:]
-        func timed<T>(_ step: String, _ body: () throws -> T) throws -> T {
-            let t = Date()
-            defer { seconds[step] = Date().timeIntervalSince(t) }
-            let value = try body()
-            // Long steps stop taking work on a stop request; what they return then is partial.
-            try Interruption.check()
-            return value
-        }
-        let database = db.open()
-        var connection: Connection?
-
-        // 1. The network.
-        let subject: Subject = try timed("build") {
-            if let edges {
-                let url = URL(fileURLWithPath: edges).standardizedFileURL
-                if !noStore { connection = try database.connect() }
-                let labeled: LabeledGraph
-                do {
-                    labeled = try EdgeList.read(url)
-                } catch GraphError.badEdgeLine(let line, let problem, let text) {
-                    throw InputError(file: url.path, line: line, problem: problem, text: text,
-                                     hint: "each line is source,target[,weight] with a positive weight")
-                } catch let error as CocoaError where error.code == .fileReadNoSuchFile {
-                    throw InputError(file: url.path, line: 0, problem: "no such file")
-                }
-                guard labeled.graph.edgeCount > 0 else {
-                    throw InputError(file: url.path, line: 0, problem: "holds no edges",
-                                     hint: "each line is source,target[,weight] with a positive weight")
-                }
-                log("edge list \(url.path): \(ProgressReporter.count(labeled.graph.nodeCount)) nodes, \(ProgressReporter.count(labeled.graph.edgeCount)) edges")
-                return Subject(network: "edges:\(url.path)", kind: "edges", labeled: labeled)
-            }
-            let connected = try database.connect()
-            connection = connected
-            let (matrix, version, cached) = try RatingExport.matrix(connected, home: database.home)
-            log("ratings: \(ProgressReporter.count(matrix.count)) (\(ProgressReporter.count(matrix.customerCount)) customers, \(ProgressReporter.count(matrix.movieCount)) movies), \(cached ? "from the cache" : "exported")")
-            let configuration = CoRatingConfiguration(minCommon: minCommon ?? 1, weight: (weight ?? .count).weight, topK: topK, threads: threads)
-            let kind = network ?? .movie
-            let built: CoRatingNetwork
-            do {
-                built = kind == .movie
-                    ? try CoRatingNetwork.movies(matrix, configuration: configuration, progress: log)
-                    : try CoRatingNetwork.customers(matrix, sample: sampleCustomers ?? 10_000, seed: seed, configuration: configuration, progress: log)
-            } catch let error as GraphError {
-                throw UsageError(description: error.description)
-            }
-            let ids = kind == .movie ? matrix.movieIDs : matrix.customerIDs
-            let labels = built.members.map { String(ids[Int($0)]) }
-            log("\(kind.rawValue) network: \(ProgressReporter.count(built.graph.nodeCount)) nodes, \(ProgressReporter.count(built.graph.edgeCount)) edges")
-            var subject = Subject(network: kind.rawValue, kind: kind.rawValue, labeled: LabeledGraph(graph: built.graph, labels: labels))
-            subject.coRating = built
-            subject.matrix = matrix
-            subject.dataVersion = version
-            subject.movies = try GraphStore.movies(connected)
-            return subject
-        }
-        let graph = subject.labeled.graph
-
-        // 2. Communities.
-        var partition: Partition?
-        if algorithm != .none {
-            var configuration = CommunityConfiguration(resolution: resolution, seed: seed)
-            configuration.restarts = restarts
-            partition = try timed("communities") {
-                algorithm == .louvain ? try Louvain(configuration).run(graph, progress: log)
-                                      : try Leiden(configuration).run(graph, progress: log)
-            }
-            if let partition {
-                log(String(format: "%@: modularity %.6f, %d communities", algorithm.rawValue, partition.modularity, partition.count))
-            }
-        }
-
-        // 3. Centrality. Weighted degree is always computed: it ranks community members when PageRank is not asked for.
-        var centralityConfiguration = CentralityConfiguration()
-        centralityConfiguration.damping = damping
-        centralityConfiguration.tolerance = tolerance
-        centralityConfiguration.maxIterations = maxIterations
-        centralityConfiguration.exactLimit = exactLimit
-        centralityConfiguration.pivots = pivots
-        centralityConfiguration.pathLength = distance.length
-        centralityConfiguration.seed = seed
-        if let threads { centralityConfiguration.threads = threads }
-        var values = CentralityValues()
-        values.weightedDegree = Centrality.weightedDegree(graph)
-        if centrality.contains(.degree) { values.degree = Centrality.degree(graph) }
-        if centrality.contains(.pagerank) {
-            let result = try timed("pagerank") { try Centrality.pageRank(graph, configuration: centralityConfiguration) }
-            values.pageRank = result.values
-            values.iterations["pagerank"] = result.iterations
-        }
-        if centrality.contains(.eigenvector) {
-            let result = try timed("eigenvector") { try Centrality.eigenvector(graph, configuration: centralityConfiguration) }
-            values.eigenvector = result.values
-            values.iterations["eigenvector"] = result.iterations
-        }
-        if centrality.contains(.betweenness) || centrality.contains(.harmonic) {
-            let paths = try timed("shortest paths") { try ShortestPathCentrality.compute(graph, configuration: centralityConfiguration, progress: log) }
-            if centrality.contains(.betweenness) { values.betweenness = paths.betweenness }
-            if centrality.contains(.harmonic) { values.harmonic = paths.harmonic }
-            values.pivots = paths.pivots?.count
-        }
-
-        // 4. The warehouse.
-        var runID: Int?
-        if !noStore, let connection {
-            var record = GraphRunRecord(network: subject.network, parametersJSON: try parametersJSON(subject), nodes: graph.nodeCount,
-                                        edges: graph.edgeCount, seconds: Date().timeIntervalSince(started), labels: subject.labeled.labels)
-            record.algorithm = partition == nil ? nil : algorithm.rawValue
-            record.modularity = partition?.modularity
-            record.dataVersion = subject.dataVersion
-            record.community = partition?.membership
-            record.degree = values.degree
-            record.weightedDegree = centrality.contains(.degree) ? values.weightedDegree : nil
-            record.pageRank = values.pageRank
-            record.eigenvector = values.eigenvector
-            record.betweenness = values.betweenness
-            record.harmonic = values.harmonic
-            runID = try timed("store") { try GraphStore.save(record, connection: connection) }
-        }
-        seconds["total"] = Date().timeIntervalSince(started)
-
-        let report = GraphReport(command: self, subject: subject, partition: partition, values: values, runID: runID, seconds: seconds)
+        let report = try GraphAnalysis.run(request, database: db.open(), logger: logger)
         if let out {
             let directory = URL(fileURLWithPath: out, isDirectory: true)
             let files = try GraphReportPage.page(report).write(to: directory, json: try jsonDocument(report), jsonName: "graph.json")
@@ -261,186 +158,9 @@ struct GraphCommand: ParsableCommand {
         if json { return try printJSON(report) }
         try say(report.text)
     }
-
-    /// The run's parameters as stored in graph_run.params.
-    func parametersJSON(_ subject: Subject) throws -> String {
-        var parameters: [String: Any] = ["algorithm": algorithm.rawValue, "resolution": resolution, "restarts": restarts,
-                                         "seed": seed, "centrality": centrality.kinds.map(\.rawValue).sorted(),
-                                         "damping": damping, "tolerance": tolerance, "max_iterations": maxIterations, "exact_limit": exactLimit, "pivots": pivots, "distance": distance.rawValue]
-        if let network = subject.coRating {
-            parameters["min_common"] = network.configuration.minCommon
-            parameters["weight"] = network.configuration.weight.rawValue
-            if let k = network.configuration.topK { parameters["top_k"] = k }
-            if network.kind == .customer { parameters["sample_customers"] = sampleCustomers ?? 10_000 }
-        }
-        let data = try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self)
-    }
 }
 
-/// What the analyses run on: the graph with its node names and, for a
-/// co-rating network, where it came from.
-struct Subject {
-    var network: String
-    var kind: String
-    var labeled: LabeledGraph
-    var coRating: CoRatingNetwork?
-    var matrix: RatingMatrix?
-    var dataVersion: String?
-    var movies: [GraphStore.Movie] = []
-}
-
-struct CentralityValues {
-    var degree: [Int]?
-    var weightedDegree: [Double] = []
-    var pageRank: [Double]?
-    var eigenvector: [Double]?
-    var betweenness: [Double]?
-    var harmonic: [Double]?
-    var iterations: [String: Int] = [:]
-    /// Sampled sources of betweenness and harmonic; nil when exact.
-    var pivots: Int?
-}
-
-/// What `recsys graph` prints: text, or one JSON document.
-struct GraphReport: Encodable {
-    struct Network: Encodable {
-        var kind: String
-        var source: String?
-        var nodes: Int
-        var edges: Int
-        var minCommon: Int?
-        var weight: String?
-        var topK: Int?
-        var sampleCustomers: Int?
-        var ratings: Int?
-        var dataVersion: String?
-    }
-    struct Node: Encodable {
-        var node: String
-        var title: String?
-        var year: Int?
-        var value: Double
-    }
-    struct Years: Encodable {
-        var q1: Int
-        var median: Int
-        var q3: Int
-    }
-    struct Community: Encodable {
-        var id: Int
-        var size: Int
-        var central: [Node]
-        var meanRating: Double?
-        var years: Years?
-    }
-    struct CentralitySummary: Encodable {
-        var leaders: [Node]
-        var exact: Bool?
-        var pivots: Int?
-        var iterations: Int?
-    }
-
-    var network: Network
-    var runId: Int?
-    var algorithm: String?
-    var resolution: Double?
-    var seed: UInt64
-    var modularity: Double?
-    var communityCount: Int?
-    var communitySizes: [Int]?
-    /// The largest communities (up to --show), those of one node left out.
-    var communities: [Community]
-    /// How community members are ranked: pagerank, or weighted_degree when PageRank was not computed.
-    var centralBy: String
-    var centrality: [String: CentralitySummary]
-    var seconds: [String: Double]
-
-    init(command: GraphCommand, subject: Subject, partition: Partition?, values: CentralityValues, runID: Int?, seconds: [String: Double]) {
-        let graph = subject.labeled.graph
-        let co = subject.coRating
-        network = Network(kind: subject.kind, source: subject.kind == "edges" ? String(subject.network.dropFirst("edges:".count)) : nil,
-                          nodes: graph.nodeCount, edges: graph.edgeCount,
-                          minCommon: co?.configuration.minCommon, weight: co?.configuration.weight.rawValue,
-                          topK: co?.configuration.topK, sampleCustomers: co?.kind == .customer ? graph.nodeCount : nil,
-                          ratings: subject.matrix?.count, dataVersion: subject.dataVersion)
-        runId = runID
-        algorithm = partition == nil ? nil : command.algorithm.rawValue
-        resolution = partition == nil ? nil : command.resolution
-        seed = command.seed
-        modularity = partition?.modularity
-        communityCount = partition?.count
-        communitySizes = partition?.sizes
-        self.seconds = seconds
-        let rankBy = values.pageRank ?? values.weightedDegree
-        centralBy = values.pageRank == nil ? "weighted_degree" : "pagerank"
-
-        func node(_ v: Int, _ value: Double) -> Node {
-            var out = Node(node: subject.labeled.labels[v], value: value)
-            if let co, co.kind == .movie, let movie = subject.movies[safe: Int(co.members[v])] {
-                out.title = movie.title
-                out.year = movie.year
-            }
-            return out
-        }
-        func top(_ nodes: [Int], by score: [Double], _ k: Int) -> [Int] {
-            Array(nodes.sorted { score[$0] != score[$1] ? score[$0] > score[$1] : $0 < $1 }.prefix(k))
-        }
-
-        communities = []
-        if let partition {
-            let sums = co.flatMap { c in subject.matrix.map { c.ratingSums($0) } }
-            // Communities of one node (isolated nodes, mostly) are counted, not listed.
-            for (id, members) in partition.members.enumerated().prefix(while: { $0.element.count > 1 }).prefix(command.show) {
-                let nodes = members.map(Int.init)
-                var community = Community(id: id, size: members.count, central: top(nodes, by: rankBy, 5).map { node($0, rankBy[$0]) })
-                if let co, let sums {
-                    let count = nodes.reduce(0) { $0 + co.ratingCounts[$1] }
-                    let sum = nodes.reduce(0.0) { $0 + sums[$1] }
-                    community.meanRating = count > 0 ? sum / Double(count) : nil
-                    community.years = Self.years(of: nodes, co, subject)
-                }
-                communities.append(community)
-            }
-        }
-
-        var centrality: [String: CentralitySummary] = [:]
-        func leaders(_ name: String, _ column: [Double]?, exact: Bool? = nil, pivots: Int? = nil) {
-            guard let column else { return }
-            centrality[name] = CentralitySummary(leaders: top(Array(0..<graph.nodeCount), by: column, command.show).map { node($0, column[$0]) },
-                                                 exact: exact, pivots: pivots, iterations: values.iterations[name])
-        }
-        leaders("degree", values.degree.map { $0.map(Double.init) })
-        if values.degree != nil { leaders("weighted_degree", values.weightedDegree) }
-        leaders("pagerank", values.pageRank)
-        leaders("eigenvector", values.eigenvector)
-        leaders("betweenness", values.betweenness, exact: values.pivots == nil, pivots: values.pivots)
-        leaders("harmonic", values.harmonic, exact: values.pivots == nil, pivots: values.pivots)
-        self.centrality = centrality
-    }
-
-    /// Quartiles of the release years: of the member movies (movie network),
-    /// or of every movie the member customers rated (customer network).
-    static func years(of nodes: [Int], _ co: CoRatingNetwork, _ subject: Subject) -> Years? {
-        var years: [Int] = []
-        if co.kind == .movie {
-            years = nodes.compactMap { subject.movies[safe: Int(co.members[$0])]?.year }
-        } else if let matrix = subject.matrix {
-            var histogram: [Int: Int] = [:]
-            for v in nodes {
-                for movie in matrix.ratings(ofCustomer: Int(co.members[v])).movies {
-                    if let year = subject.movies[safe: Int(movie)]?.year { histogram[year, default: 0] += 1 }
-                }
-            }
-            // Expanded from the histogram: at most a few thousand entries per year.
-            years = histogram.keys.sorted().flatMap { [Int](repeating: $0, count: histogram[$0]!) }
-        }
-        guard !years.isEmpty else { return nil }
-        years.sort()
-        func quantile(_ q: Double) -> Int { years[min(years.count - 1, Int(q * Double(years.count - 1) + 0.5))] }
-        return Years(q1: quantile(0.25), median: quantile(0.5), q3: quantile(0.75))
-    }
-
+extension GraphReport {
     var text: String {
         var lines: [String] = []
         let count = ProgressReporter.count
@@ -516,6 +236,3 @@ struct GraphReport: Encodable {
     }
 }
 
-extension Array {
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import Workflows
 import Reports
 
 /// The page of `recsys graph --out`: the network, its communities and the

@@ -1,0 +1,367 @@
+import Features
+import Foundation
+import Graph
+import Logging
+import Runtime
+import Warehouse
+
+/// What `recsys graph` analyses and how: a co-rating network (or an edge
+/// list), community detection, centralities, and whether to store the run.
+public struct GraphAnalysisRequest: Sendable {
+    public enum Network: String, CaseIterable, Sendable { case movie, customer }
+    public enum Algorithm: String, CaseIterable, Sendable { case louvain, leiden, none }
+    public enum CentralityKind: String, CaseIterable, Sendable { case degree, pagerank, eigenvector, betweenness, harmonic }
+
+    /// Left out: movie (unless `edges` is given).
+    public var network: Network?
+    /// A CSV edge list (source,target[,weight]) instead of a co-rating network.
+    public var edges: URL?
+    /// Left out: 10,000.
+    public var sampleCustomers: Int?
+    /// Left out: 1 (every co-rated pair).
+    public var minCommon: Int?
+    /// Left out: count.
+    public var weight: CoRatingWeight?
+    public var topK: Int?
+    public var algorithm: Algorithm = .leiden
+    public var resolution: Double = 1
+    public var restarts: Int = 1
+    public var seed: UInt64 = 42
+    public var centrality: Set<CentralityKind> = Set(CentralityKind.allCases)
+    public var damping: Double = 0.85
+    public var tolerance: Double = 1e-6
+    public var maxIterations: Int = 1000
+    public var exactLimit: Int = 5000
+    public var pivots: Int = 256
+    public var distance: PathLength = .hops
+    /// Left out: one per core.
+    public var threads: Int?
+    /// Communities and leaders to report.
+    public var show: Int = 10
+    /// Write nothing to the warehouse (with `edges`, no database is needed).
+    public var noStore = false
+
+    public init() {}
+}
+
+/// The graph use case: build the network, detect communities, compute
+/// centralities, store the run, and describe it (community statistics with
+/// titles, mean ratings and release years; centrality leaders).
+public enum GraphAnalysis {
+    public static func run(_ request: GraphAnalysisRequest, database: Database, logger: Logger) throws -> GraphReport {
+        let edges = request.edges, network = request.network, minCommon = request.minCommon, weight = request.weight
+        let topK = request.topK, threads = request.threads, sampleCustomers = request.sampleCustomers, seed = request.seed
+        let algorithm = request.algorithm, resolution = request.resolution, restarts = request.restarts
+        let centrality = request.centrality, noStore = request.noStore
+        let log: (String) -> Void = { logger.info("\($0)") }
+        let started = Date()
+        var seconds: [String: Double] = [:]
+        func timed<T>(_ step: String, _ body: () throws -> T) throws -> T {
+            let t = Date()
+            defer { seconds[step] = Date().timeIntervalSince(t) }
+            let value = try body()
+            // Long steps stop taking work on a stop request; what they return then is partial.
+            try Interruption.check()
+            return value
+        }
+        var connection: Connection?
+
+        // 1. The network.
+        let subject: Subject = try timed("build") {
+            if let edges {
+                let url = edges.standardizedFileURL
+                if !noStore { connection = try database.connect() }
+                let labeled: LabeledGraph
+                do {
+                    labeled = try EdgeList.read(url)
+                } catch GraphError.badEdgeLine(let line, let problem, let text) {
+                    throw InputError(file: url.path, line: line, problem: problem, text: text,
+                                     hint: "each line is source,target[,weight] with a positive weight")
+                } catch let error as CocoaError where error.code == .fileReadNoSuchFile {
+                    throw InputError(file: url.path, line: 0, problem: "no such file")
+                }
+                guard labeled.graph.edgeCount > 0 else {
+                    throw InputError(file: url.path, line: 0, problem: "holds no edges",
+                                     hint: "each line is source,target[,weight] with a positive weight")
+                }
+                log("edge list \(url.path): \(ProgressReporter.count(labeled.graph.nodeCount)) nodes, \(ProgressReporter.count(labeled.graph.edgeCount)) edges")
+                return Subject(network: "edges:\(url.path)", kind: "edges", labeled: labeled)
+            }
+            let connected = try database.connect()
+            connection = connected
+            let (matrix, version, cached) = try RatingExport.matrix(connected, home: database.home)
+            log("ratings: \(ProgressReporter.count(matrix.count)) (\(ProgressReporter.count(matrix.customerCount)) customers, \(ProgressReporter.count(matrix.movieCount)) movies), \(cached ? "from the cache" : "exported")")
+            let configuration = CoRatingConfiguration(minCommon: minCommon ?? 1, weight: weight ?? .count, topK: topK, threads: threads)
+            let kind = network ?? .movie
+            let built: CoRatingNetwork
+            do {
+                built = kind == .movie
+                    ? try CoRatingNetwork.movies(matrix, configuration: configuration, progress: log)
+                    : try CoRatingNetwork.customers(matrix, sample: sampleCustomers ?? 10_000, seed: seed, configuration: configuration, progress: log)
+            } catch let error as GraphError {
+                throw WorkflowError(.badRequest, error.description)
+            }
+            let ids = kind == .movie ? matrix.movieIDs : matrix.customerIDs
+            let labels = built.members.map { String(ids[Int($0)]) }
+            log("\(kind.rawValue) network: \(ProgressReporter.count(built.graph.nodeCount)) nodes, \(ProgressReporter.count(built.graph.edgeCount)) edges")
+            var subject = Subject(network: kind.rawValue, kind: kind.rawValue, labeled: LabeledGraph(graph: built.graph, labels: labels))
+            subject.coRating = built
+            subject.matrix = matrix
+            subject.dataVersion = version
+            subject.movies = try GraphStore.movies(connected)
+            return subject
+        }
+        let graph = subject.labeled.graph
+
+        // 2. Communities.
+        var partition: Partition?
+        if algorithm != .none {
+            var configuration = CommunityConfiguration(resolution: resolution, seed: seed)
+            configuration.restarts = restarts
+            partition = try timed("communities") {
+                algorithm == .louvain ? try Louvain(configuration).run(graph, progress: log)
+                                      : try Leiden(configuration).run(graph, progress: log)
+            }
+            if let partition {
+                log(String(format: "%@: modularity %.6f, %d communities", algorithm.rawValue, partition.modularity, partition.count))
+            }
+        }
+
+        // 3. Centrality. Weighted degree is always computed: it ranks community members when PageRank is not asked for.
+        var centralityConfiguration = CentralityConfiguration()
+        centralityConfiguration.damping = request.damping
+        centralityConfiguration.tolerance = request.tolerance
+        centralityConfiguration.maxIterations = request.maxIterations
+        centralityConfiguration.exactLimit = request.exactLimit
+        centralityConfiguration.pivots = request.pivots
+        centralityConfiguration.pathLength = request.distance
+        centralityConfiguration.seed = seed
+        if let threads { centralityConfiguration.threads = threads }
+        var values = CentralityValues()
+        values.weightedDegree = Centrality.weightedDegree(graph)
+        if centrality.contains(.degree) { values.degree = Centrality.degree(graph) }
+        if centrality.contains(.pagerank) {
+            let result = try timed("pagerank") { try Centrality.pageRank(graph, configuration: centralityConfiguration) }
+            values.pageRank = result.values
+            values.iterations["pagerank"] = result.iterations
+        }
+        if centrality.contains(.eigenvector) {
+            let result = try timed("eigenvector") { try Centrality.eigenvector(graph, configuration: centralityConfiguration) }
+            values.eigenvector = result.values
+            values.iterations["eigenvector"] = result.iterations
+        }
+        if centrality.contains(.betweenness) || centrality.contains(.harmonic) {
+            let paths = try timed("shortest paths") { try ShortestPathCentrality.compute(graph, configuration: centralityConfiguration, progress: log) }
+            if centrality.contains(.betweenness) { values.betweenness = paths.betweenness }
+            if centrality.contains(.harmonic) { values.harmonic = paths.harmonic }
+            values.pivots = paths.pivots?.count
+        }
+
+        // 4. The warehouse.
+        var runID: Int?
+        if !noStore, let connection {
+            var record = GraphRunRecord(network: subject.network, parametersJSON: try parametersJSON(request, subject), nodes: graph.nodeCount,
+                                        edges: graph.edgeCount, seconds: Date().timeIntervalSince(started), labels: subject.labeled.labels)
+            record.algorithm = partition == nil ? nil : algorithm.rawValue
+            record.modularity = partition?.modularity
+            record.dataVersion = subject.dataVersion
+            record.community = partition?.membership
+            record.degree = values.degree
+            record.weightedDegree = centrality.contains(.degree) ? values.weightedDegree : nil
+            record.pageRank = values.pageRank
+            record.eigenvector = values.eigenvector
+            record.betweenness = values.betweenness
+            record.harmonic = values.harmonic
+            runID = try timed("store") { try GraphStore.save(record, connection: connection) }
+        }
+        seconds["total"] = Date().timeIntervalSince(started)
+
+        let report = GraphReport(request: request, subject: subject, partition: partition, values: values, runID: runID, seconds: seconds)
+        return report
+    }
+
+    /// The run's parameters as stored in graph_run.params.
+    static func parametersJSON(_ request: GraphAnalysisRequest, _ subject: Subject) throws -> String {
+        var parameters: [String: Any] = ["algorithm": request.algorithm.rawValue, "resolution": request.resolution, "restarts": request.restarts,
+                                         "seed": request.seed, "centrality": request.centrality.map(\.rawValue).sorted(),
+                                         "damping": request.damping, "tolerance": request.tolerance, "max_iterations": request.maxIterations,
+                                         "exact_limit": request.exactLimit, "pivots": request.pivots, "distance": request.distance.rawValue]
+        if let network = subject.coRating {
+            parameters["min_common"] = network.configuration.minCommon
+            parameters["weight"] = network.configuration.weight.rawValue
+            if let k = network.configuration.topK { parameters["top_k"] = k }
+            if network.kind == .customer { parameters["sample_customers"] = request.sampleCustomers ?? 10_000 }
+        }
+        let data = try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// What the analyses run on: the graph with its node names and, for a
+/// co-rating network, where it came from.
+struct Subject {
+    var network: String
+    var kind: String
+    var labeled: LabeledGraph
+    var coRating: CoRatingNetwork?
+    var matrix: RatingMatrix?
+    var dataVersion: String?
+    var movies: [GraphStore.Movie] = []
+}
+
+struct CentralityValues {
+    var degree: [Int]?
+    var weightedDegree: [Double] = []
+    var pageRank: [Double]?
+    var eigenvector: [Double]?
+    var betweenness: [Double]?
+    var harmonic: [Double]?
+    var iterations: [String: Int] = [:]
+    /// Sampled sources of betweenness and harmonic; nil when exact.
+    var pivots: Int?
+}
+
+/// What `recsys graph` prints: text, or one JSON document.
+public struct GraphReport: Encodable, Sendable {
+    public struct Network: Encodable, Sendable {
+        public var kind: String
+        public var source: String?
+        public var nodes: Int
+        public var edges: Int
+        public var minCommon: Int?
+        public var weight: String?
+        public var topK: Int?
+        public var sampleCustomers: Int?
+        public var ratings: Int?
+        public var dataVersion: String?
+    }
+    public struct Node: Encodable, Sendable {
+        public var node: String
+        public var title: String?
+        public var year: Int?
+        public var value: Double
+    }
+    public struct Years: Encodable, Sendable {
+        public var q1: Int
+        public var median: Int
+        public var q3: Int
+    }
+    public struct Community: Encodable, Sendable {
+        public var id: Int
+        public var size: Int
+        public var central: [Node]
+        public var meanRating: Double?
+        public var years: Years?
+    }
+    public struct CentralitySummary: Encodable, Sendable {
+        public var leaders: [Node]
+        public var exact: Bool?
+        public var pivots: Int?
+        public var iterations: Int?
+    }
+
+    public var network: Network
+    public var runId: Int?
+    public var algorithm: String?
+    public var resolution: Double?
+    public var seed: UInt64
+    public var modularity: Double?
+    public var communityCount: Int?
+    public var communitySizes: [Int]?
+    /// The largest communities (up to --show), those of one node left out.
+    public var communities: [Community]
+    /// How community members are ranked: pagerank, or weighted_degree when PageRank was not computed.
+    public var centralBy: String
+    public var centrality: [String: CentralitySummary]
+    public var seconds: [String: Double]
+
+    init(request: GraphAnalysisRequest, subject: Subject, partition: Partition?, values: CentralityValues, runID: Int?, seconds: [String: Double]) {
+        let graph = subject.labeled.graph
+        let co = subject.coRating
+        network = Network(kind: subject.kind, source: subject.kind == "edges" ? String(subject.network.dropFirst("edges:".count)) : nil,
+                          nodes: graph.nodeCount, edges: graph.edgeCount,
+                          minCommon: co?.configuration.minCommon, weight: co?.configuration.weight.rawValue,
+                          topK: co?.configuration.topK, sampleCustomers: co?.kind == .customer ? graph.nodeCount : nil,
+                          ratings: subject.matrix?.count, dataVersion: subject.dataVersion)
+        runId = runID
+        algorithm = partition == nil ? nil : request.algorithm.rawValue
+        resolution = partition == nil ? nil : request.resolution
+        seed = request.seed
+        modularity = partition?.modularity
+        communityCount = partition?.count
+        communitySizes = partition?.sizes
+        self.seconds = seconds
+        let rankBy = values.pageRank ?? values.weightedDegree
+        centralBy = values.pageRank == nil ? "weighted_degree" : "pagerank"
+
+        func node(_ v: Int, _ value: Double) -> Node {
+            var out = Node(node: subject.labeled.labels[v], value: value)
+            if let co, co.kind == .movie, let movie = subject.movies[safe: Int(co.members[v])] {
+                out.title = movie.title
+                out.year = movie.year
+            }
+            return out
+        }
+        func top(_ nodes: [Int], by score: [Double], _ k: Int) -> [Int] {
+            Array(nodes.sorted { score[$0] != score[$1] ? score[$0] > score[$1] : $0 < $1 }.prefix(k))
+        }
+
+        communities = []
+        if let partition {
+            let sums = co.flatMap { c in subject.matrix.map { c.ratingSums($0) } }
+            // Communities of one node (isolated nodes, mostly) are counted, not listed.
+            for (id, members) in partition.members.enumerated().prefix(while: { $0.element.count > 1 }).prefix(request.show) {
+                let nodes = members.map(Int.init)
+                var community = Community(id: id, size: members.count, central: top(nodes, by: rankBy, 5).map { node($0, rankBy[$0]) })
+                if let co, let sums {
+                    let count = nodes.reduce(0) { $0 + co.ratingCounts[$1] }
+                    let sum = nodes.reduce(0.0) { $0 + sums[$1] }
+                    community.meanRating = count > 0 ? sum / Double(count) : nil
+                    community.years = Self.years(of: nodes, co, subject)
+                }
+                communities.append(community)
+            }
+        }
+
+        var centrality: [String: CentralitySummary] = [:]
+        func leaders(_ name: String, _ column: [Double]?, exact: Bool? = nil, pivots: Int? = nil) {
+            guard let column else { return }
+            centrality[name] = CentralitySummary(leaders: top(Array(0..<graph.nodeCount), by: column, request.show).map { node($0, column[$0]) },
+                                                 exact: exact, pivots: pivots, iterations: values.iterations[name])
+        }
+        leaders("degree", values.degree.map { $0.map(Double.init) })
+        if values.degree != nil { leaders("weighted_degree", values.weightedDegree) }
+        leaders("pagerank", values.pageRank)
+        leaders("eigenvector", values.eigenvector)
+        leaders("betweenness", values.betweenness, exact: values.pivots == nil, pivots: values.pivots)
+        leaders("harmonic", values.harmonic, exact: values.pivots == nil, pivots: values.pivots)
+        self.centrality = centrality
+    }
+
+    /// Quartiles of the release years: of the member movies (movie network),
+    /// or of every movie the member customers rated (customer network).
+    static func years(of nodes: [Int], _ co: CoRatingNetwork, _ subject: Subject) -> Years? {
+        var years: [Int] = []
+        if co.kind == .movie {
+            years = nodes.compactMap { subject.movies[safe: Int(co.members[$0])]?.year }
+        } else if let matrix = subject.matrix {
+            var histogram: [Int: Int] = [:]
+            for v in nodes {
+                for movie in matrix.ratings(ofCustomer: Int(co.members[v])).movies {
+                    if let year = subject.movies[safe: Int(movie)]?.year { histogram[year, default: 0] += 1 }
+                }
+            }
+            // Expanded from the histogram: at most a few thousand entries per year.
+            years = histogram.keys.sorted().flatMap { [Int](repeating: $0, count: histogram[$0]!) }
+        }
+        guard !years.isEmpty else { return nil }
+        years.sort()
+        func quantile(_ q: Double) -> Int { years[min(years.count - 1, Int(q * Double(years.count - 1) + 0.5))] }
+        return Years(q1: quantile(0.25), median: quantile(0.5), q3: quantile(0.75))
+    }
+
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}
