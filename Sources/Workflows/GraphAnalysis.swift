@@ -338,6 +338,19 @@ public struct GraphReport: Encodable, Sendable {
         self.centrality = centrality
     }
 
+    /// A node for people: its title (shortened) and year, or its label.
+    public static func name(_ node: Node) -> String {
+        guard let title = node.title else { return node.node }
+        let short = title.count > 40 ? String(title.prefix(39)) + "…" : title
+        return node.year.map { "\(short) (\($0))" } ?? short
+    }
+
+    /// A centrality value for people: whole numbers grouped, others to four digits.
+    public static func format(_ value: Double) -> String {
+        if value == value.rounded() && abs(value) < 1e12 { return ProgressReporter.count(Int(value)) }
+        return abs(value) >= 100 ? String(format: "%.1f", value) : String(format: "%.4g", value)
+    }
+
     /// Quartiles of the release years: of the member movies (movie network),
     /// or of every movie the member customers rated (customer network).
     static func years(of nodes: [Int], _ co: CoRatingNetwork, _ subject: Subject) -> Years? {

@@ -224,15 +224,5 @@ extension GraphReport {
         return lines.joined(separator: "\n")
     }
 
-    static func name(_ node: Node) -> String {
-        guard let title = node.title else { return node.node }
-        let short = title.count > 40 ? String(title.prefix(39)) + "…" : title
-        return node.year.map { "\(short) (\($0))" } ?? short
-    }
-
-    static func format(_ value: Double) -> String {
-        if value == value.rounded() && abs(value) < 1e12 { return ProgressReporter.count(Int(value)) }
-        return abs(value) >= 100 ? String(format: "%.1f", value) : String(format: "%.4g", value)
-    }
 }
 

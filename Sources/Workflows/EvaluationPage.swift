@@ -1,18 +1,17 @@
 import Foundation
-import Workflows
 import Reports
 import Models
 import Warehouse
 
 /// Everything `recsys evaluate --out` knows about one model (or baseline).
-struct EvaluatedModel: Encodable {
-    var row: EvaluationRow
-    var runId: Int?
-    var customerDeciles: [DecileError] = []
-    var movieDeciles: [DecileError] = []
-    var distribution: RatingDistribution?
+public struct EvaluatedModel: Encodable, Sendable {
+    public var row: EvaluationRow
+    public var runId: Int?
+    public var customerDeciles: [DecileError] = []
+    public var movieDeciles: [DecileError] = []
+    public var distribution: RatingDistribution?
     /// The run's per-iteration log from model_runs (empty for baselines and runs without one).
-    var iterations: [TrainStep] = []
+    public var iterations: [TrainStep] = []
 
     init(row: EvaluationRow, runId: Int?) {
         self.row = row
@@ -21,18 +20,18 @@ struct EvaluatedModel: Encodable {
 }
 
 /// metrics.json of `recsys evaluate --out`.
-struct EvaluationDocument: Encodable {
-    struct GridSearch: Encodable {
-        struct Candidate: Encodable {
-            var parameters: [String: Double]
-            var rmse: Double
-            var mae: Double?
+public struct EvaluationDocument: Encodable, Sendable {
+    public struct GridSearch: Encodable, Sendable {
+        public struct Candidate: Encodable, Sendable {
+            public var parameters: [String: Double]
+            public var rmse: Double
+            public var mae: Double?
         }
-        var gridId: String
-        var model: String
+        public var gridId: String
+        public var model: String
         /// validation or cross_validation.
-        var scoredOn: String
-        var candidates: [Candidate]
+        public var scoredOn: String
+        public var candidates: [Candidate]
 
         init(_ grid: ModelRegistry.Grid) {
             gridId = grid.gridID
@@ -50,20 +49,20 @@ struct EvaluationDocument: Encodable {
         }
     }
 
-    var splitId: Int
-    var split: String
-    var dataVersion: String
-    var testRatings: Int
-    var trainRatings: Int
-    var rankingK: Int
-    var relevantAtLeast: Double
-    var models: [EvaluatedModel]
-    var grid: GridSearch?
+    public var splitId: Int
+    public var split: String
+    public var dataVersion: String
+    public var testRatings: Int
+    public var trainRatings: Int
+    public var rankingK: Int
+    public var relevantAtLeast: Double
+    public var models: [EvaluatedModel]
+    public var grid: GridSearch?
 }
 
 /// The page of `recsys evaluate --out`.
-enum EvaluationReport {
-    static func page(_ d: EvaluationDocument) -> Report {
+public enum EvaluationReport {
+    public static func page(_ d: EvaluationDocument) -> Report {
         var report = Report(title: "Model evaluation",
                             subtitle: "Test part of split \(d.splitId) (\(d.split)): \(Markup.grouped(d.testRatings)) ratings held out from \(Markup.grouped(d.trainRatings)) training ratings — data version \(d.dataVersion)")
         let rows = d.models.map(\.row)

@@ -1,11 +1,10 @@
 import Foundation
-import Workflows
 import Reports
 
 /// The page of `recsys graph --out`: the network, its communities and the
 /// centrality leaders, in the report style of analytics and evaluate.
-enum GraphReportPage {
-    static func page(_ r: GraphReport) -> Report {
+public enum GraphReportPage {
+    public static func page(_ r: GraphReport) -> Report {
         let n = r.network
         let what = n.kind == "edges" ? "Edge list \(n.source ?? "")" : "\(n.kind.capitalized) co-rating network"
         var report = Report(title: "Network analysis", subtitle: "\(what): \(Markup.grouped(n.nodes)) nodes, \(Markup.grouped(n.edges)) edges")

@@ -1,0 +1,125 @@
+import Features
+import Foundation
+import Logging
+import Models
+import Reports
+import Runtime
+import Warehouse
+
+/// One line of `recsys evaluate`: a model's (or baseline's) metrics on the test part.
+public struct EvaluationRow: Codable, Sendable {
+    public var name: String
+    public var rmse: Double
+    public var mae: Double
+    public var mape: Double
+    public var mse: Double
+    public var n: Int
+    public var fallbacks: Int
+    public var path: String?
+    /// With ranking or a report; nil for global_mean (all scores tie).
+    public var ranking: RankingMetrics?
+}
+
+/// What to evaluate and how much.
+public struct EvaluationRequest: Sendable {
+    /// Model files; empty: the newest intact saved model of each kind trained on the current features.
+    public var models: [URL] = []
+    /// Top-k lists and ranking metrics for every test customer.
+    public var ranking = false
+    /// Everything a report shows: deciles, distributions, learning curves, the newest grid.
+    public var detailed = false
+    public var k = 10
+    public var relevant = 4.0
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    public init() {}
+}
+
+/// What an evaluation found: the rows, and the report's document when asked for.
+public struct EvaluationOutcome: Sendable {
+    public var rows: [EvaluationRow]
+    public var document: EvaluationDocument?
+    public var splitID: Int
+    public var split: String
+    public var testRatings: Int
+}
+
+/// The evaluate use case: the models beside the global-mean and bias baselines
+/// on the test part of the current features. A model trained on another split
+/// or on other data is refused (its test metrics would not be comparable).
+public enum Evaluator {
+    public static func run(_ request: EvaluationRequest, database: Database, logger: Logger) throws -> EvaluationOutcome {
+        let k = request.k, relevant = request.relevant, threads = request.threads
+        let connection = try database.connect()
+        let data = try Training.features(connection, home: database.home, logger: logger)
+        var paths = request.models.map { $0.standardizedFileURL.path }
+        if paths.isEmpty {
+            paths = try SavedModels.intact(connection, latestPerKind: true)
+                .filter { $0.splitID == data.splitID && $0.dataVersion == data.dataVersion }.map(\.path)
+            if paths.isEmpty { logger.info("no saved model was trained on the current features (split \(data.splitID)); showing the baselines") }
+        }
+        let detailed = request.detailed
+        let ranked = detailed || request.ranking
+        var rows: [EvaluationRow] = []
+        var details: [EvaluatedModel] = []
+        func add(_ name: String, _ predictor: some RatingPredictor, path: String?, run: Int?, rankable: FactorModel?) throws {
+            guard let m = Evaluation.metrics(predictor, on: data.split.test, trainedOn: data.train) else {
+                throw WorkflowError(.badRequest, "the test part of split \(data.splitID) holds no ratings; run `recsys features` to make a split with a test part")
+            }
+            var row = EvaluationRow(name: name, rmse: m.rmse, mae: m.mae, mape: m.mape, mse: m.mse, n: m.n,
+                                    fallbacks: m.fallbacks, path: path)
+            if ranked, let rankable {
+                logger.info("\(name): top-\(k) lists for the test customers…")
+                row.ranking = Ranking.evaluate(rankable, on: data.split.test, trainedOn: data.train, k: k, threshold: relevant, threads: threads)
+                try Interruption.check()
+            }
+            rows.append(row)
+            if detailed {
+                var detail = EvaluatedModel(row: row, runId: run)
+                detail.customerDeciles = Evaluation.errorByDecile(predictor, on: data.split.test, trainedOn: data.train, by: .customerActivity)
+                detail.movieDeciles = Evaluation.errorByDecile(predictor, on: data.split.test, trainedOn: data.train, by: .moviePopularity)
+                detail.distribution = Evaluation.distribution(predictor, on: data.split.test)
+                if let run, let text = try ModelRegistry.iterations(run: run, connection) {
+                    detail.iterations = (try? JSONDecoder.snakeCase.decode([TrainStep].self, from: Data(text.utf8))) ?? []
+                }
+                details.append(detail)
+            }
+        }
+        try add("global_mean", BaselinePredictor.globalMean(data.biases, scale: data.scale), path: nil, run: nil, rankable: nil)
+        try add("bias", BaselinePredictor.bias(data.biases, scale: data.scale), path: nil, run: nil,
+                rankable: ranked ? Ranking.baselineModel(data.biases, train: data.train, scale: data.scale) : nil)
+        for path in paths {
+            let file = try ModelFile(contentsOf: URL(fileURLWithPath: path))
+            guard file.dataVersion == data.dataVersion, file.splitID == data.splitID else {
+                throw SafetyRefusal(
+                    reason: "\(path) was trained on split \(file.splitID) of data version \(file.dataVersion); the features are split \(data.splitID) of \(data.dataVersion)",
+                    action: "retrain it with `recsys train`, or evaluate it against the features it was trained on")
+            }
+            let run = try SavedModels.registeredRun(of: file, connection)
+            let name = run.map { "\(file.kind) (run \($0))" } ?? file.kind
+            let model = file.model()
+            try add(name, model, path: path, run: run, rankable: model)
+        }
+        var document: EvaluationDocument?
+        if detailed {
+            var made = EvaluationDocument(splitId: data.splitID, split: data.definition.kind.rawValue, dataVersion: data.dataVersion,
+                                              testRatings: data.split.test.count, trainRatings: data.train.count,
+                                              rankingK: k, relevantAtLeast: relevant, models: details)
+            if let grid = try ModelRegistry.latestGrid(split: data.splitID, dataVersion: data.dataVersion, connection) {
+                made.grid = EvaluationDocument.GridSearch(grid)
+            }
+            document = made
+        }
+        return EvaluationOutcome(rows: rows, document: document, splitID: data.splitID, split: data.definition.kind.rawValue,
+                                 testRatings: data.split.test.count)
+    }
+}
+
+extension JSONDecoder {
+    /// Reads what `jsonText` / `jsonDocument` wrote.
+    static var snakeCase: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }
+}
