@@ -2,6 +2,7 @@ import Features
 import Foundation
 import Graph
 import Logging
+import Reports
 import Runtime
 import Warehouse
 
@@ -378,3 +379,71 @@ public struct GraphReport: Encodable, Sendable {
 extension Array {
     subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }
+
+extension GraphReport {
+    /// What `recsys graph` prints without --json.
+    public var text: String {
+        var lines: [String] = []
+        let count = ProgressReporter.count
+        var description = "\(network.kind) network: \(count(network.nodes)) nodes, \(count(network.edges)) edges"
+        if let source = network.source { description = "edge list \(source): \(count(network.nodes)) nodes, \(count(network.edges)) edges" }
+        var shape: [String] = []
+        if let minCommon = network.minCommon { shape.append("min common \(minCommon)") }
+        if let weight = network.weight { shape.append("weight \(weight)") }
+        if let topK = network.topK { shape.append("top-\(topK)") }
+        if let ratings = network.ratings { shape.append("from \(count(ratings)) ratings") }
+        if !shape.isEmpty { description += " (" + shape.joined(separator: ", ") + ")" }
+        description += String(format: ", built in %.1f s", seconds["build"] ?? 0)
+        lines.append(description)
+        if let algorithm, let modularity, let communityCount {
+            lines.append(String(format: "%@ (resolution %g, seed %llu): modularity %.4f, %@ communities, %.1f s",
+                                algorithm, resolution ?? 1, seed, modularity, count(communityCount), seconds["communities"] ?? 0))
+        }
+        if let runId { lines.append("stored as graph run \(runId) (graph_run, graph_community, graph_centrality)") }
+
+        let unit = network.kind == "movie" ? "movies" : network.kind == "customer" ? "customers" : "nodes"
+        if let sizes = communitySizes {
+            lines.append("")
+            // Ratings and years exist for co-rating networks only.
+            let profiled = network.kind != "edges"
+            var table = [["community", unit] + (profiled ? ["mean rating", "release years"] : [])
+                         + ["most central (\(centralBy.replacingOccurrences(of: "_", with: " ")))"]]
+            for c in communities {
+                let years = c.years.map { "\($0.q1)–\($0.q3) (median \($0.median))" } ?? ""
+                table.append([String(c.id), count(c.size)]
+                             + (profiled ? [c.meanRating.map { String(format: "%.2f", $0) } ?? "", years] : [])
+                             + [c.central.prefix(3).map(Self.name).joined(separator: "; ")])
+            }
+            if !communities.isEmpty { lines.append(TextTable.render(table)) }
+            do {
+                let rest = sizes[communities.count...].filter { $0 > 1 }
+                let single = sizes.filter { $0 == 1 }.count
+                var notes: [String] = []
+                if !rest.isEmpty { notes.append("\(count(rest.count)) more communities of \(count(rest.last!))–\(count(rest.first!)) \(unit)") }
+                if single > 0 { notes.append("\(count(single)) \(unit) alone in their community") }
+                if !notes.isEmpty { lines.append("(" + notes.joined(separator: "; ") + ")") }
+            }
+        }
+        let order = ["degree", "weighted_degree", "pagerank", "eigenvector", "betweenness", "harmonic"]
+        let present = order.filter { centrality[$0] != nil }
+        if !present.isEmpty {
+            lines.append("")
+            lines.append("centrality leaders")
+            var table = [["measure", "leaders"]]
+            for name in present {
+                let summary = centrality[name]!
+                var label = name.replacingOccurrences(of: "_", with: " ")
+                if let pivots = summary.pivots { label += " (\(pivots) pivots)" }
+                let values = summary.leaders.prefix(3).map { "\(Self.name($0)) \(Self.format($0.value))" }
+                table.append([label, values.joined(separator: "; ")])
+            }
+            lines.append(TextTable.render(table))
+        }
+        let steps = ["build", "communities", "pagerank", "eigenvector", "shortest paths", "store", "total"].filter { seconds[$0] != nil }
+        lines.append("")
+        lines.append("seconds: " + steps.map { String(format: "%@ %.1f", $0, seconds[$0]!) }.joined(separator: ", "))
+        return lines.joined(separator: "\n")
+    }
+
+}
+

@@ -4,6 +4,7 @@ import Foundation
 import Reports
 import Logging
 import Warehouse
+import Workflows
 
 /// `random`, `temporal`, `probe[:PATH]` or `file:PATH`.
 struct SplitChoice: ExpressibleByArgument {
@@ -60,64 +61,8 @@ struct FeaturesCommand: ParsableCommand {
     }
 
     func run() throws {
-        let database = db.open()
-        let logger = Logger(label: "recsys.features")
-        let connection = try database.connect()
-        let data = try FeatureStore.build(connection, home: database.home, definition: definition) { logger.info("\($0)") }
-        let summary = FeatureSummary(data)
+        let summary = try FeatureBuilding.run(definition, database: db.open(), logger: Logger(label: "recsys.features"))
         if json { return try printJSON(summary) }
         try say(summary.text)
-    }
-}
-
-/// What `recsys features` reports (also printed by train when it builds default features).
-struct FeatureSummary: Encodable {
-    var splitId: Int
-    var split: String
-    var source: String?
-    var seed: UInt64
-    var testFraction: Double?
-    var validationFraction: Double
-    var trainRatings: Int
-    var validationRatings: Int
-    var testRatings: Int
-    var testChecksum: String
-    var globalMean: Double
-    var dataVersion: String
-    var seconds: Double
-
-    init(_ data: TrainingData) {
-        let d = data.definition
-        splitId = data.splitID
-        split = d.kind.rawValue
-        source = d.source
-        seed = d.seed
-        testFraction = d.kind == .random || d.kind == .temporal ? d.testFraction : nil
-        validationFraction = d.validationFraction
-        trainRatings = data.split.train.count
-        validationRatings = data.split.validation.count
-        testRatings = data.split.test.count
-        testChecksum = data.testChecksum
-        globalMean = data.biases.globalMean
-        dataVersion = data.dataVersion
-        seconds = data.seconds
-    }
-
-    var text: String {
-        var how = split
-        if let testFraction { how += String(format: " (test fraction %.3g, seed %llu)", testFraction, seed) }
-        if let source { how += " (\(source))" }
-        let table = TextTable.render([
-            ["part", "ratings"],
-            ["train", ProgressReporter.count(trainRatings)],
-            ["validation", ProgressReporter.count(validationRatings)],
-            ["test", ProgressReporter.count(testRatings)],
-        ])
-        return """
-            features: split \(splitId), \(how), validation fraction \(validationFraction)
-            \(table)
-            global mean \(String(format: "%.4f", globalMean)); customer and movie biases (damping 5) in feature_customer_bias, feature_movie_bias
-            test checksum \(testChecksum), data version \(dataVersion), \(String(format: "%.1f", seconds)) s
-            """
     }
 }

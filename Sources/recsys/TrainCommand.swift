@@ -92,33 +92,3 @@ struct TrainCommand: ParsableCommand {
         }
     }
 }
-
-extension TrainReport {
-    var text: String {
-        let rows = [["part", "RMSE", "MAE", "MAPE %", "MSE", "ratings", "fallbacks"],
-                    row("validation", validationMetrics), row("test", metrics)]
-        return """
-            trained \(model) (\(Training.describe(params))) in \(String(format: "%.1f", fitSeconds)) s — run \(runId)
-            \(TextTable.render(rows))
-            model: \(modelPath)
-            """
-    }
-}
-
-private func row(_ name: String, _ m: Metrics?) -> [String] {
-    guard let m else { return [name, "—", "—", "—", "—", "0", "—"] }
-    return [name, String(format: "%.4f", m.rmse), String(format: "%.4f", m.mae), String(format: "%.2f", m.mape),
-     String(format: "%.4f", m.mse), ProgressReporter.count(m.n), ProgressReporter.count(m.fallbacks)]
-}
-
-extension GridReport {
-    var text: String {
-        var table = [["#", "parameters", "RMSE", "MAE", "MAPE %", "MSE", "fit s"]]
-        for (i, c) in candidates.enumerated() {
-            table.append([String(i + 1), Training.describe(c.params), String(format: "%.4f", c.rmse), String(format: "%.4f", c.mae),
-                          String(format: "%.2f", c.mape), String(format: "%.4f", c.mse), String(format: "%.1f", c.fitSeconds)])
-        }
-        return "grid \(gridId): \(candidates.count) candidates on the \(scoredOn == "validation" ? "validation part" : "cross-validation folds"), best first\n"
-            + TextTable.render(table) + "\n\nbest, refitted on the train part:\n" + best.text
-    }
-}
