@@ -11,7 +11,24 @@ import Warehouse
 public struct GraphAnalysisRequest: Sendable {
     public enum Network: String, CaseIterable, Sendable { case movie, customer }
     public enum Algorithm: String, CaseIterable, Sendable { case louvain, leiden, none }
-    public enum CentralityKind: String, CaseIterable, Sendable { case degree, pagerank, eigenvector, betweenness, harmonic }
+    public enum CentralityKind: String, CaseIterable, Sendable {
+        case degree, pagerank, eigenvector, betweenness, harmonic
+
+        /// `all`, `none`, or a comma-separated list of names; nil for anything else.
+        public static func parse(_ list: String) -> Set<CentralityKind>? {
+            switch list {
+            case "all": return Set(allCases)
+            case "none": return []
+            default:
+                var kinds = Set<CentralityKind>()
+                for name in list.split(separator: ",") {
+                    guard let kind = CentralityKind(rawValue: name.trimmingCharacters(in: .whitespaces)) else { return nil }
+                    kinds.insert(kind)
+                }
+                return kinds.isEmpty ? nil : kinds
+            }
+        }
+    }
 
     /// Left out: movie (unless `edges` is given).
     public var network: Network?

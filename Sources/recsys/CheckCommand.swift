@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Reports
 import Warehouse
+import Workflows
 
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,30 +30,7 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let connection = try db.open().connect()
         let report = try DataQuality.run(connection, configuration: CheckConfiguration(maxAgeDays: maxAgeDays))
-        if json { try printJSON(report) } else { try say(Self.render(report)) }
+        if json { try printJSON(report) } else { try say(report.text) }
         if !report.passed { throw CheckFailure(report: report) }
-    }
-
-    /// The results as a text table with a closing line.
-    static func render(_ report: CheckReport) -> String {
-        var table = [["expectation", "result", "observed", "expected", "detail"]]
-        for r in report.results {
-            table.append([r.name, r.passed ? "pass" : "FAIL", r.observed, r.expected, r.detail])
-        }
-        let verdict = report.passed ? "all \(report.results.count) expectations passed"
-            : "\(report.failed) of \(report.results.count) expectations failed"
-        return TextTable.render(table) + "\n" + verdict + String(format: " (%.1f s)", report.seconds)
-    }
-}
-
-/// At least one expectation failed: exit 1, naming them on stderr.
-struct CheckFailure: Error, CustomStringConvertible {
-    var report: CheckReport
-
-    var description: String {
-        let failed = report.results.filter { !$0.passed }
-        return "data-quality check failed: \(failed.count) of \(report.results.count) expectations: "
-            + failed.map { "\($0.name) (observed \($0.observed), expected \($0.expected))" }.joined(separator: "; ")
-            + "\n  hint: `recsys check` shows every result; `recsys load --fresh` reloads from the source files"
     }
 }

@@ -10,38 +10,18 @@ import Workflows
 
 extension GraphAnalysisRequest.Network: ExpressibleByArgument {}
 extension GraphAnalysisRequest.Algorithm: ExpressibleByArgument {}
-enum WeightChoice: String, ExpressibleByArgument, CaseIterable {
-    case count, jaccard, cosine
-    var weight: CoRatingWeight { CoRatingWeight(rawValue: rawValue)! }
-}
-enum DistanceChoice: String, ExpressibleByArgument, CaseIterable {
-    case hops, inverseWeight = "inverse-weight"
-    var length: PathLength { PathLength(rawValue: rawValue)! }
-}
+extension CoRatingWeight: ExpressibleByArgument {}
+extension PathLength: ExpressibleByArgument {}
 
-/// The centralities to compute: a comma-separated list, `all` or `none`.
+/// `all`, `none`, or a comma-separated list of centralities.
 struct CentralityList: ExpressibleByArgument {
-    typealias Kind = GraphAnalysisRequest.CentralityKind
-    var kinds: Set<Kind>
-
+    var kinds: Set<GraphAnalysisRequest.CentralityKind>
     init?(argument: String) {
-        switch argument {
-        case "all": kinds = Set(Kind.allCases)
-        case "none": kinds = []
-        default:
-            var kinds = Set<Kind>()
-            for name in argument.split(separator: ",") {
-                guard let kind = Kind(rawValue: name.trimmingCharacters(in: .whitespaces)) else { return nil }
-                kinds.insert(kind)
-            }
-            guard !kinds.isEmpty else { return nil }
-            self.kinds = kinds
-        }
+        guard let kinds = GraphAnalysisRequest.CentralityKind.parse(argument) else { return nil }
+        self.kinds = kinds
     }
-
-    static var allValueStrings: [String] { Kind.allCases.map(\.rawValue) + ["all", "none"] }
+    static var allValueStrings: [String] { GraphAnalysisRequest.CentralityKind.allCases.map(\.rawValue) + ["all", "none"] }
     var defaultValueDescription: String { "all" }
-    func contains(_ kind: Kind) -> Bool { kinds.contains(kind) }
 }
 
 /// `recsys graph` (issue 5): co-rating networks, communities and centrality.
@@ -77,7 +57,7 @@ struct GraphCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only pairs with at least N common ratings get an edge.", discussion: "Left out: 1 (every co-rated pair).", valueName: "n"))
     var minCommon: Int?
     @Option(help: ArgumentHelp("Edge weight of a co-rating network.", discussion: "Left out: count."))
-    var weight: WeightChoice?
+    var weight: CoRatingWeight?
     @Option(help: ArgumentHelp("Keep each node's K heaviest edges.", discussion: "Left out: every edge stays.", valueName: "k"))
     var topK: Int?
     @Option(help: "Community detection algorithm.") var algorithm: GraphAnalysisRequest.Algorithm = .leiden
@@ -91,7 +71,7 @@ struct GraphCommand: ParsableCommand {
     @Option(help: "PageRank and eigenvector give up after this many iterations.") var maxIterations: Int = 1000
     @Option(help: "Betweenness and harmonic closeness are exact up to this many nodes.") var exactLimit: Int = 5000
     @Option(help: "Sampled sources for betweenness and harmonic closeness beyond --exact-limit.") var pivots: Int = 256
-    @Option(help: "Edge length for betweenness and harmonic closeness.") var distance: DistanceChoice = .hops
+    @Option(help: "Edge length for betweenness and harmonic closeness.") var distance: PathLength = .hops
     @Option(help: ArgumentHelp("Worker threads for the co-rating count and the centralities (community detection runs on one).",
                                discussion: "Left out: one per core.")) var threads: Int?
     @Option(help: "Communities and leaders to print.") var show: Int = 10
@@ -132,7 +112,7 @@ struct GraphCommand: ParsableCommand {
         request.edges = edges.map { URL(fileURLWithPath: $0) }
         request.sampleCustomers = sampleCustomers
         request.minCommon = minCommon
-        request.weight = weight?.weight
+        request.weight = weight
         request.topK = topK
         request.algorithm = algorithm
         request.resolution = resolution
@@ -144,7 +124,7 @@ struct GraphCommand: ParsableCommand {
         request.maxIterations = maxIterations
         request.exactLimit = exactLimit
         request.pivots = pivots
-        request.distance = distance.length
+        request.distance = distance
         request.threads = threads
         request.show = show
         request.noStore = noStore

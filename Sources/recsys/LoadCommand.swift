@@ -57,17 +57,10 @@ struct LoadCommand: ParsableCommand {
         options.maxRejects = maxRejects
         options.batchRows = batchRows
         options.batchPauseMilliseconds = batchPauseMs
-        let loader = Loader(database: database, options: options, logger: logger, progress: ProgressReporter(logger: logger))
-        var report = try loader.run()
-        // The data-quality expectations, after a load that wrote something;
-        // a failed one makes the load exit 1, after its table.
-        if !report.alreadyComplete && !skipCheck {
-            logger.info("checking data quality (`recsys check`)…")
-            report.check = try DataQuality.run(database.connect())
-        }
+        let report = try Loading.run(options, check: !skipCheck, database: database, logger: logger)
         if json { try printJSON(report) } else {
-            try say(Self.summary(report, log: logURL))
-            if let check = report.check { try say("\n" + CheckCommand.render(check)) }
+            try say(report.text(log: logURL))
+            if let check = report.check { try say("\n" + check.text) }
         }
         if let check = report.check, !check.passed { throw CheckFailure(report: check) }
     }
@@ -75,35 +68,6 @@ struct LoadCommand: ParsableCommand {
     private func showStatus(_ database: Database) throws {
         let status = try LoadStatus.read(database.connect())
         if json { return try printJSON(status) }
-        try say(status.state == "empty" ? "the warehouse holds no load" :
-              "load of \(status.format ?? "?") data from \(status.sourceDir ?? "?"): \(status.state)")
-        var table = [["stage", "file", "state", "rows", "expected", "seconds"]]
-        for stage in status.stages {
-            table.append([stage.stage, stage.file, stage.state, ProgressReporter.count(stage.rows),
-                          ProgressReporter.count(stage.expected), String(format: "%.1f", stage.seconds)])
-        }
-        try say(TextTable.render(table))
-        if status.rejects > 0 { try say("\(status.rejects) rejected lines (see the etl_rejects table)") }
-    }
-
-    static func summary(_ report: LoadReport, log: URL) -> String {
-        if report.alreadyComplete {
-            return "already loaded (data version \(report.dataVersion)); nothing to do"
-        }
-        var table = [["stage", "rows", "seconds", "rows/s", ""]]
-        table.append(["scan", "", String(format: "%.1f", report.scanSeconds), "", ""])
-        for stage in report.stages {
-            let rate = stage.seconds > 0 && stage.rowsThisRun > 0 ? ProgressReporter.count(Int(Double(stage.rowsThisRun) / stage.seconds)) : ""
-            let note = stage.skipped ? "(done earlier)"
-                : stage.rowsThisRun < stage.rows ? "(resumed: \(ProgressReporter.count(stage.rowsThisRun)) rows this run)" : ""
-            table.append([stage.stage, ProgressReporter.count(stage.rows), String(format: "%.1f", stage.seconds),
-                          stage.skipped ? "" : rate, note])
-        }
-        table.append(["total", "", String(format: "%.1f", report.totalSeconds), "", ""])
-        var text = "loaded \(report.format) data (data version \(report.dataVersion))\n" + TextTable.render(table)
-        if report.rejects > 0 { text += "\n\(report.rejects) bad lines skipped into etl_rejects" }
-        text += "\nlog: \(log.path)"
-        return text
+        try say(status.text)
     }
 }
-
