@@ -170,9 +170,9 @@ public enum SavedModels {
     }
 
     /// The model file to use: `path` when given, else the newest intact saved model.
-    public static func choose(_ path: String?, _ connection: Connection) throws -> ModelFile {
+    public static func choose(_ path: String?, _ connection: Connection?) throws -> ModelFile {
         if let path { return try ModelFile(contentsOf: URL(fileURLWithPath: path).standardizedFileURL) }
-        guard let newest = try intact(connection).first else {
+        guard let connection, let newest = try intact(connection).first else {
             throw WorkflowError(.notFound, "no saved model yet: run `recsys train` first (or give --model PATH)")
         }
         return try ModelFile(contentsOf: URL(fileURLWithPath: newest.path))

@@ -24,43 +24,16 @@ struct ExportFactorsCommand: ParsableCommand {
     @OptionGroup var db: DatabaseOptions
 
     func run() throws {
-        let path: String
+        let file: ModelFile
         if let model {
-            path = model
+            file = try SavedModels.choose(model, nil)
         } else {
             let connection = try db.open().connect()
             try Database.migrate(connection)
-            guard let newest = try SavedModels.intact(connection).first else {
-                throw UsageError(description: "no saved model yet: run `recsys train` first (or give --model PATH)")
-            }
-            path = newest.path
+            file = try SavedModels.choose(nil, connection)
         }
-        let file = try ModelFile(contentsOf: URL(fileURLWithPath: path))
         let folder = URL(fileURLWithPath: out, isDirectory: true)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        func url(_ name: String) -> URL { folder.appendingPathComponent(name) }
-        try NumPy.writeMatrix(file.customerFactors, rows: file.customerCount, columns: file.rank, to: url("customer_factors.npy"))
-        try NumPy.writeMatrix(file.movieFactors, rows: file.movieCount, columns: file.rank, to: url("movie_factors.npy"))
-        try NumPy.writeVector(file.customerBias, to: url("customer_bias.npy"))
-        try NumPy.writeVector(file.movieBias, to: url("movie_bias.npy"))
-        try NumPy.writeVector(file.customerIDs, to: url("customer_ids.npy"))
-        try NumPy.writeVector(file.movieIDs, to: url("movie_ids.npy"))
-        struct Meta: Encodable {
-            var kind: String
-            var parameters: String
-            var globalMean: Double
-            var ratingMin: Double
-            var ratingMax: Double
-            var dataVersion: String
-            var splitId: Int
-            var model: String
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        let meta = try encoder.encode(Meta(kind: file.kind, parameters: file.parameters, globalMean: file.globalMean, ratingMin: file.scale.minimum,
-                                           ratingMax: file.scale.maximum, dataVersion: file.dataVersion, splitId: file.splitID, model: file.url.path))
-        try Output.writeAtomically(meta, to: url("model.json"))
+        try FactorExport.write(file, to: folder)
         try say("wrote \(file.customerCount) customer and \(file.movieCount) movie factor rows (rank \(file.rank)) to \(folder.path)")
     }
 }

@@ -5,35 +5,35 @@ import Runtime
 
 /// Log lines go to stderr (stdout is kept for results and --json) and, once a
 /// command names one, to a log file under .recsys/logs.
-struct ConsoleAndFileLogHandler: LogHandler {
+public struct ConsoleAndFileLogHandler: LogHandler {
     /// Every line is scrubbed of secrets before it leaves. A line that cannot
     /// be written (stderr or the log on a full disk) asks the running command
     /// to stop (`Interruption.request`), which then ends with that error, exit 1.
-    final class Sink: @unchecked Sendable {
+    public final class Sink: @unchecked Sendable {
         private let lock = NSLock()
         private var file: AppendFile?
-        private(set) var path: URL?
+        public private(set) var path: URL?
         private var firstFailure: OutputError?
-        var quiet = false
+        public var quiet = false
 
         /// The first write that failed, if any.
-        var failure: OutputError? { lock.lock(); defer { lock.unlock() }; return firstFailure }
+        public var failure: OutputError? { lock.lock(); defer { lock.unlock() }; return firstFailure }
 
         /// Opens (creating with mode 0600, in a folder of mode 0700) the log file.
-        func openFile(_ url: URL) throws {
+        public func openFile(_ url: URL) throws {
             let opened = try AppendFile(url)
             lock.lock(); defer { lock.unlock() }
             file = opened
             path = url
         }
 
-        func appendToFile(_ line: String) {
+        public func appendToFile(_ line: String) {
             lock.lock(); defer { lock.unlock() }
             guard let file else { return }
             attempt { try file.append(Self.stamp() + " " + line + "\n") }
         }
 
-        func write(_ line: String, level: Logger.Level) {
+        public func write(_ line: String, level: Logger.Level) {
             lock.lock(); defer { lock.unlock() }
             if !quiet || level >= .warning {
                 attempt { try Output.standardError(line + "\n") }
@@ -42,7 +42,7 @@ struct ConsoleAndFileLogHandler: LogHandler {
         }
 
         /// Raw text for the terminal (a progress bar redrawn in place).
-        func terminal(_ text: String) {
+        public func terminal(_ text: String) {
             lock.lock(); defer { lock.unlock() }
             attempt { try Output.standardError(text) }
         }
@@ -62,20 +62,20 @@ struct ConsoleAndFileLogHandler: LogHandler {
         }
     }
 
-    static let sink = Sink()
+    public static let sink = Sink()
 
-    let label: String
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = ProcessInfo.processInfo.environment["RECSYS_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    public let label: String
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = ProcessInfo.processInfo.environment["RECSYS_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
 
-    init(label: String) { self.label = label }
+    public init(label: String) { self.label = label }
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?,
+    public func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?,
              source: String, file: String, function: String, line: UInt) {
         let prefix = level >= .warning ? "\(level): " : ""
         Self.sink.write(prefix + message.description, level: level)
