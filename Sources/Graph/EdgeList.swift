@@ -89,6 +89,16 @@ public enum EdgeList {
     /// written with 17 significant digits, which round-trip a Double exactly.
     /// Nodes without edges do not appear in an edge list.
     public static func write(_ labeled: LabeledGraph, to url: URL) throws {
+        // Each label as `parse` reads it back: quoted when its spaces, a leading
+        // '#' or its own surrounding quotes would otherwise be taken off.
+        let names = try labeled.labels.map { label -> String in
+            guard !label.contains(where: { $0 == "," || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }), !label.isEmpty else {
+                throw GraphError.invalidEdge("the node name '\(label.prefix(60))' is empty or holds a comma or a line break; an edge list cannot hold it")
+            }
+            let bare = label == label.trimmingCharacters(in: .whitespaces) && !label.hasPrefix("#")
+                && !(label.count >= 2 && label.first == "\"" && label.last == "\"")
+            return bare ? label : "\"" + label + "\""
+        }
         guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
         }
@@ -104,11 +114,11 @@ public enum EdgeList {
         let g = labeled.graph
         for u in 0..<g.nodeCount {
             for slot in g.start[u]..<g.start[u + 1] where Int(g.neighbor[slot]) > u {
-                buffer += "\(labeled.labels[u]),\(labeled.labels[Int(g.neighbor[slot])]),\(format(g.weight[slot]))\n"
+                buffer += "\(names[u]),\(names[Int(g.neighbor[slot])]),\(format(g.weight[slot]))\n"
                 try flush(false)
             }
             if g.selfLoop[u] > 0 {
-                buffer += "\(labeled.labels[u]),\(labeled.labels[u]),\(format(g.selfLoop[u]))\n"
+                buffer += "\(names[u]),\(names[u]),\(format(g.selfLoop[u]))\n"
             }
         }
         try flush(true)

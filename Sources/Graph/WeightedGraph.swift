@@ -78,6 +78,9 @@ public struct WeightedGraph: Sendable, Equatable {
             }
             if e.source == e.target {
                 loops[Int(e.source)] += e.weight
+                guard loops[Int(e.source)].isFinite else {
+                    throw GraphError.invalidEdge("the self-loops of node \(e.source) have weights that sum past the largest finite number")
+                }
             } else {
                 rowCount[Int(e.source) + 1] += 1
                 rowCount[Int(e.target) + 1] += 1
@@ -107,6 +110,9 @@ public struct WeightedGraph: Sendable, Equatable {
             for slot in row {
                 if neighbor.count > start[v], neighbor[neighbor.count - 1] == rawNeighbor[slot] {
                     weight[weight.count - 1] += rawWeight[slot]
+                    guard weight[weight.count - 1].isFinite else {
+                        throw GraphError.invalidEdge("the repeated edge \(v)–\(rawNeighbor[slot]) has weights that sum past the largest finite number")
+                    }
                 } else {
                     neighbor.append(rawNeighbor[slot])
                     weight.append(rawWeight[slot])

@@ -310,7 +310,7 @@ public final class ModelFile: @unchecked Sendable {
                                  beforeRename: beforeRename, afterRename: afterRename) { file in
                 func put<T: FixedWidthInteger>(_ value: T, at offset: Int) { file.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self) }
                 func put(_ value: Double, at offset: Int) { put(value.bitPattern, at: offset) }
-                file.copyMemory(from: UnsafeRawBufferPointer(start: Layout.magic, count: Layout.magic.count))
+                Layout.magic.withUnsafeBytes { file.copyMemory(from: $0) }
                 put(UInt32(formatVersion), at: Layout.versionOffset)
                 put(UInt32(Layout.headerBytes), at: Layout.headerBytesOffset)
                 put(UInt64(fileLength), at: Layout.fileLengthOffset)
@@ -557,6 +557,13 @@ public final class ModelFile: @unchecked Sendable {
                 kind = try text(.kind)
                 parameters = try text(.parameters)
                 dataVersion = try text(.dataVersion)
+                // The "ids ascend" flags steer binary search: a false one would make lookups miss.
+                for (section, flagged, name) in [(Section.customerIDs, customerIDsAscend, "customer"), (.movieIDs, movieIDsAscend, "movie")] where flagged {
+                    let ids = UnsafeRawBufferPointer(rebasing: bytes[sections[section.rawValue]]).bindMemory(to: Int64.self)
+                    for i in ids.indices.dropFirst() where ids[i - 1] >= ids[i] {
+                        throw corrupt("the \(name) ids are flagged ascending, but id \(ids[i]) follows \(ids[i - 1])")
+                    }
+                }
                 // A NaN bias or factor would make every score it touches NaN: evaluate
                 // would stop, recommend would rank nothing. One pass, at memory speed.
                 for (section, name) in [(Section.customerBias, "customer bias"), (.movieBias, "movie bias"),

@@ -163,6 +163,16 @@ struct SourceScanner {
             do { slots[i].summary = try state.scan(files[i], progress: progress) } catch { slots[i].error = error }
             slots[i].state = state
         }
+        // A block that reopens in a later file is a reject the per-file scans
+        // could not see: decided first, so that the sequential scan reports it
+        // (and any stop) exactly where a reader meets it.
+        var opened: [Int64: String] = [:]
+        for slot in slots {
+            for (movie, place) in slot.state!.groupOpenedAt {
+                if opened[movie] != nil { return nil }
+                opened[movie] = place
+            }
+        }
         // Rejects and a stop, in file order, as one sequential scan would meet them.
         var rejects: [RejectedLine] = titleRejects
         for slot in slots {
@@ -174,13 +184,6 @@ struct SourceScanner {
                 rejects.append(reject)
             }
             if let error = slot.error { throw error }
-        }
-        var opened: [Int64: String] = [:]
-        for slot in slots {
-            for (movie, place) in slot.state!.groupOpenedAt {
-                if opened[movie] != nil { return nil }
-                opened[movie] = place
-            }
         }
         var merged = ScanState(format: .netflix, movieIndex: movieIndex, maxRejects: maxRejects)
         merged.rejects = rejects
@@ -281,6 +284,9 @@ private struct ScanState {
             case .blank, .columnNames:
                 return true
             case .bad(let reason):
+                // A line that meant to open a block (it ends in ':') but is no valid
+                // header: the rating lines after it belong to no known movie.
+                if format == .netflix, line.last == UInt8(ascii: ":") { blockRejectedAt = number }
                 try reject(file, number, line, reason)
             case .movieHeader(let id):
                 openMovie = id

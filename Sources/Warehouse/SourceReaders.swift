@@ -441,7 +441,7 @@ enum TitlesReader {
             var year: Int?
             if title.hasSuffix(")"), let open = title.lastIndex(of: "(") {
                 let inside = title[title.index(after: open)..<title.index(before: title.endIndex)]
-                if inside.count == 4, let value = Int(inside) {
+                if inside.count == 4, inside.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(inside) {
                     year = value
                     title = title[..<open].trimmingCharacters(in: .whitespaces)
                 }

@@ -56,4 +56,30 @@ final class EdgeListTests: XCTestCase {
         XCTAssertThrowsError(try WeightedGraph(nodeCount: 2, edges: [Edge(0, 1, weight: 0)]))
         XCTAssertThrowsError(try WeightedGraph(nodeCount: 2, edges: [Edge(0, 1, weight: .nan)]))
     }
+
+    // Fuzzing findings (experiments/fuzz/findings).
+
+    /// Labels that `parse` would trim, unquote or take for a comment come back unchanged.
+    func testLabelsThatNeedQuotingSurviveARoundTrip() throws {
+        let labels = [" a ", "#c", "\"q\"", " \t", "plain", "Amélie"]
+        let edges = (1..<labels.count).map { Edge(0, Int32($0), weight: Double($0)) }
+        let labeled = LabeledGraph(graph: try WeightedGraph(nodeCount: labels.count, edges: edges), labels: labels)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("edges-\(UUID().uuidString).csv")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try EdgeList.write(labeled, to: url)
+        let back = try EdgeList.read(url)
+        XCTAssertEqual(back.labels, labels)
+        for v in 1..<labels.count { XCTAssertEqual(back.graph.weight(between: 0, and: v), Double(v)) }
+        // A comma cannot stand in a name of this format: an error, not a different graph.
+        let comma = LabeledGraph(graph: try WeightedGraph(nodeCount: 2, edges: [Edge(0, 1)]), labels: ["a,b", "c"])
+        XCTAssertThrowsError(try EdgeList.write(comma, to: url))
+    }
+
+    /// Repeated edges (and self-loops) whose weights sum past the largest Double are an error, not +inf.
+    func testRepeatedWeightsThatOverflowAreRejected() {
+        XCTAssertThrowsError(try WeightedGraph(nodeCount: 2, edges: [Edge(0, 1, weight: 1e308), Edge(1, 0, weight: 1e308)]))
+        XCTAssertThrowsError(try WeightedGraph(nodeCount: 1, edges: [Edge(0, 0, weight: 1e308), Edge(0, 0, weight: 1e308)]))
+        XCTAssertThrowsError(try EdgeList.parse("a,b,1e308\nb,a,1e308\n"))
+        XCTAssertNoThrow(try WeightedGraph(nodeCount: 2, edges: [Edge(0, 1, weight: 1e307), Edge(1, 0, weight: 1e307)]))
+    }
 }

@@ -254,6 +254,23 @@ final class ModelFileTests: XCTestCase {
                        "/m.rsm holds a value that is not a finite number (movie factors [7]); retrain the model")
     }
 
+    /// Fuzzing finding: the "ids ascend" flag steers binary search, so a false one is corrupt.
+    func testAFalseAscendingFlagIsCorrupt() throws {
+        let model = sampleModel()
+        XCTAssertTrue(zip(model.customerIDs, model.customerIDs.dropFirst()).allSatisfy { $0 < $1 }, "the sample's ids ascend")
+        let url = try written(model)
+        var bytes = try Data(contentsOf: url)
+        // Swap the first two customer ids, found by content, and re-seal the checksum.
+        let ids = model.customerIDs.withUnsafeBytes { Data($0) }
+        let at = try XCTUnwrap(bytes.range(of: ids)).lowerBound
+        let first = bytes.subdata(in: at..<(at + 8)), second = bytes.subdata(in: (at + 8)..<(at + 16))
+        bytes.replaceSubrange(at..<(at + 8), with: second)
+        bytes.replaceSubrange((at + 8)..<(at + 16), with: first)
+        reseal(&bytes)
+        try bytes.write(to: url)
+        assertThrows(url, .corrupt(path: url.path, reason: "the customer ids are flagged ascending, but id \(model.customerIDs[0]) follows \(model.customerIDs[1])"))
+    }
+
     /// The run id written into the header is what the file says, read whole or from the header alone.
     func testTheRunIDTravelsWithTheFile() throws {
         let url = folder.appendingPathComponent("run.rsm")

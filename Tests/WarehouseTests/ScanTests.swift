@@ -62,4 +62,35 @@ final class ScanTests: XCTestCase {
         XCTAssertEqual(catalog.rejects.map { "\($0.file):\($0.line)" }, ["combined_data_1.txt:2", "combined_data_2.txt:3"])
         XCTAssertEqual(catalog.totalRatings, 1)
     }
+
+    // Fuzzing findings (experiments/fuzz/findings), one test each.
+
+    /// A line that ends in ':' but is no valid header closes the open block:
+    /// its rating lines were loaded into the previous movie, silently.
+    func testAGarbledHeaderRejectsItsBlockInsteadOfFeedingThePreviousMovie() throws {
+        let source = try write(["1:\n10,3,2005-01-05\n2x:\n11,4,2005-01-01\n12,5,2005-01-02\n3:\n13,2,2005-01-03\n"])
+        let catalog = try SourceScanner(maxRejects: 5).scan(source)
+        XCTAssertEqual(catalog.rejects.map(\.line), [3, 4, 5])
+        XCTAssertTrue(catalog.rejects[1].reason.contains("line 3, which was rejected"), catalog.rejects[1].reason)
+        XCTAssertEqual(catalog.totalRatings, 2)   // 10 → movie 1, 13 → movie 3; nothing for movie 1 from the bad block
+    }
+
+    /// The parallel scan reports a reopened block exactly where the sequential scan does,
+    /// even when bad lines in later files would reach --max-rejects first.
+    func testAReopenedBlockIsReportedWhereTheSequentialScanMeetsIt() throws {
+        let source = try write(["1:\n10,3,2005-01-05\n", "1:\n11,9,2005-01-01\n2:\n12,0,2005-01-01\n"])
+        XCTAssertThrowsError(try SourceScanner(maxRejects: 1).scan(source)) { error in
+            let input = error as! InputError
+            XCTAssertEqual([input.file, String(input.line)], ["combined_data_2.txt", "2"], input.description)
+        }
+    }
+
+    /// `(YYYY)` means four digits: "-995" and "+200" are part of the title.
+    func testAMovieLensYearIsFourDigits() throws {
+        let url = folder.appendingPathComponent("movies.csv")
+        try "movieId,title,genres\n1,Heat (-995),Drama\n2,Up (+200),Comedy\n3,Heat (1995),Drama\n".write(to: url, atomically: true, encoding: .utf8)
+        let movies = try TitlesReader.read(url, format: .movielens) { line, _, reason in XCTFail("\(line): \(reason)") }
+        XCTAssertEqual(movies.map(\.title), ["Heat (-995)", "Up (+200)", "Heat"])
+        XCTAssertEqual(movies.map(\.year), [nil, nil, 1995])
+    }
 }
