@@ -92,7 +92,7 @@ public enum EdgeList {
         // Each label as `parse` reads it back: quoted when its spaces, a leading
         // '#' or its own surrounding quotes would otherwise be taken off.
         let names = try labeled.labels.map { label -> String in
-            guard !label.contains(where: { $0 == "," || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }), !label.isEmpty else {
+            guard !label.contains(where: { $0 == "," || $0 == "\n" || $0 == "\r\n" }), !label.isEmpty else {
                 throw GraphError.invalidEdge("the node name '\(label.prefix(60))' is empty or holds a comma or a line break; an edge list cannot hold it")
             }
             let bare = label == label.trimmingCharacters(in: .whitespaces) && !label.hasPrefix("#")
