@@ -49,7 +49,10 @@ public enum EdgeList {
             lineNumber += 1
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(clean)
+            // Split on the comma scalar: split on Characters would miss a comma that a
+            // following combining mark joins into one Character (a name starting with one).
+            let fields = line.unicodeScalars.split(separator: ",", omittingEmptySubsequences: false)
+                .map { clean(Substring(String(String.UnicodeScalarView($0)))) }
             if firstContent {
                 firstContent = false
                 let names = fields.map { $0.lowercased() }

@@ -61,7 +61,7 @@ final class EdgeListTests: XCTestCase {
 
     /// Labels that `parse` would trim, unquote or take for a comment come back unchanged.
     func testLabelsThatNeedQuotingSurviveARoundTrip() throws {
-        let labels = [" a ", "#c", "\"q\"", " \t", "plain", "Amélie", "car\rriage"]
+        let labels = [" a ", "#c", "\"q\"", " \t", "plain", "Amélie", "car\rriage", "\u{301}accent first"]
         let edges = (1..<labels.count).map { Edge(0, Int32($0), weight: Double($0)) }
         let labeled = LabeledGraph(graph: try WeightedGraph(nodeCount: labels.count, edges: edges), labels: labels)
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("edges-\(UUID().uuidString).csv")

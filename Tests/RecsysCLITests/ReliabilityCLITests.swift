@@ -277,12 +277,12 @@ final class ReliabilityCLITests: DatabaseTestCase {
         let cases: [(String, [String], Int32)] = [
             ("als", ["train", "--model", "als", "--rank", "40", "--iterations", "500", "--out", models.appendingPathComponent("als.rsm").path], SIGINT),
             ("sgd", ["train", "--model", "sgd", "--rank", "40", "--iterations", "2000", "--out", models.appendingPathComponent("sgd.rsm").path], SIGTERM),
-            ("svd", ["train", "--model", "svd", "--rank", "100", "--power-iterations", "100", "--out", models.appendingPathComponent("svd.rsm").path], SIGINT),
+            ("svd", ["train", "--model", "svd", "--rank", "200", "--oversampling", "90", "--power-iterations", "100", "--out", models.appendingPathComponent("svd.rsm").path], SIGINT),
             ("graph", ["graph", "--network", "customer", "--sample-customers", "3000", "--centrality", "betweenness,harmonic", "--out", reports.appendingPathComponent("graph").path], SIGTERM),
         ]
         for (name, arguments, signal) in cases {
             let process = try CLI.start(arguments + ["--database", conninfo], home: folder, stdout: FileHandle.nullDevice, stderr: FileHandle.nullDevice)
-            Thread.sleep(forTimeInterval: 2.5)
+            Thread.sleep(forTimeInterval: 1.5)
             XCTAssertTrue(process.isRunning, "\(name) ended before the signal; make it longer")
             let sent = Date()
             kill(process.processIdentifier, signal)

@@ -23,6 +23,7 @@ MAX_FINDINGS=${MAX_FINDINGS:-10}
 # The findings in experiments/fuzz/findings/ were fixed in a9476f7, so by default every
 # property is checked. On older Sources, skip their properties so the search goes on past them:
 #   RECSYS_FUZZ_IGNORE=scan-parallel-reopen-stop,scan-garbled-header-block,titles-movielens-year,edge-write-unquoted-labels,edge-weight-finite,model-lookup
+# Still open (findings/README.md): edge-label-leading-combining.
 export RECSYS_FUZZ_IGNORE=${RECSYS_FUZZ_IGNORE-}
 # The Swift runtime's backtracer would catch the crash signal first (and wait); let libFuzzer handle it.
 export SWIFT_BACKTRACE=enable=no
