@@ -268,15 +268,10 @@ public final class ModelFile: @unchecked Sendable {
     /// file in the same folder (created with its parents when missing), synced,
     /// and renamed over `url`, so a reader sees the old file or the whole new one.
     /// - Throws: `ModelFileError.cannotWrite`.
-    public static func write(_ model: FactorModel, to url: URL, runID: Int? = nil) throws {
-        try write(model, to: url, runID: runID, beforeRename: nil)
-    }
-
-    /// As `write(_:to:runID:)`; `beforeRename`, when given, runs with the new
-    /// file complete but not yet in place, and `afterRename` right after the
-    /// rename, both while this process holds an exclusive lock on the target's
-    /// folder (so that registering the file happens in the order the renames did).
-    public static func write(_ model: FactorModel, to url: URL, runID: Int?, beforeRename: (() throws -> Void)?,
+    /// `afterRename`, when given, runs right after the rename while this
+    /// process holds an exclusive lock on the target's folder, so that
+    /// registering the file happens in the order the renames did.
+    public static func write(_ model: FactorModel, to url: URL, runID: Int? = nil,
                              afterRename: (() throws -> Void)? = nil) throws {
         let strings: [Layout.Section: [UInt8]] = [
             .kind: Array(model.kind.utf8), .parameters: Array(model.parameters.utf8), .dataVersion: Array(model.dataVersion.utf8),
@@ -306,8 +301,7 @@ public final class ModelFile: @unchecked Sendable {
         let flags = (ascend(model.customerIDs) ? Layout.customerIDsAscendFlag : 0) | (ascend(model.movieIDs) ? Layout.movieIDsAscendFlag : 0)
 
         do {
-            try AtomicFile.write(to: url, size: fileLength, locked: beforeRename != nil || afterRename != nil,
-                                 beforeRename: beforeRename, afterRename: afterRename) { file in
+            try AtomicFile.write(to: url, size: fileLength, afterRename: afterRename) { file in
                 func put<T: FixedWidthInteger>(_ value: T, at offset: Int) { file.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self) }
                 func put(_ value: Double, at offset: Int) { put(value.bitPattern, at: offset) }
                 Layout.magic.withUnsafeBytes { file.copyMemory(from: $0) }
@@ -603,10 +597,10 @@ public final class ModelFile: @unchecked Sendable {
 enum AtomicFile {
     struct Failure: Error { var reason: String }
 
-    /// `fill` gets the file's `size` bytes, all zero. With `locked`, the
-    /// rename and the hooks around it run under an exclusive flock of the folder.
-    static func write(to url: URL, size: Int, locked: Bool = false, beforeRename: (() throws -> Void)? = nil,
-                      afterRename: (() throws -> Void)? = nil, fill: (UnsafeMutableRawBufferPointer) -> Void) throws {
+    /// `fill` gets the file's `size` bytes, all zero. With `afterRename`, the
+    /// rename and that hook run under an exclusive flock of the folder.
+    static func write(to url: URL, size: Int, afterRename: (() throws -> Void)? = nil,
+                      fill: (UnsafeMutableRawBufferPointer) -> Void) throws {
         func failure(_ what: String) -> Failure { Failure(reason: "\(what): \(String(cString: strerror(errno)))") }
         let folder = url.deletingLastPathComponent()
         do {
@@ -641,13 +635,12 @@ enum AtomicFile {
         guard fsync(fd) == 0 else { throw failure("cannot sync") }
         try Interruption.check()
         var folderLock: Int32 = -1
-        if locked {
+        if afterRename != nil {
             folderLock = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard folderLock >= 0 else { throw failure("cannot open the folder \(folder.path)") }
             while flock(folderLock, LOCK_EX) != 0 && errno == EINTR {}
         }
         defer { if folderLock >= 0 { close(folderLock) } }
-        try beforeRename?()
         guard rename(temporary.path, url.path) == 0 else { throw failure("cannot rename into place") }
         done = true
         try afterRename?()

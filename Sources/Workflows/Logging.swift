@@ -41,12 +41,6 @@ public struct ConsoleAndFileLogHandler: LogHandler {
             if let file { attempt { try file.append(Self.stamp() + " [\(level)] " + line + "\n") } }
         }
 
-        /// Raw text for the terminal (a progress bar redrawn in place).
-        public func terminal(_ text: String) {
-            lock.lock(); defer { lock.unlock() }
-            attempt { try Output.standardError(text) }
-        }
-
         private func attempt(_ body: () throws -> Void) {
             do { try body() } catch let error as OutputError {
                 if firstFailure == nil {

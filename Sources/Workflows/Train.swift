@@ -128,7 +128,7 @@ public enum Training {
             metrics: try jsonText(["validation": validation, "test": test]),
             iterations: log.isEmpty ? nil : try jsonText(log), fitSeconds: fitSeconds, dataVersion: data.dataVersion,
             splitID: data.splitID, path: url.path, gridID: gridID)
-        try ModelFile.write(fitted, to: url, runID: runID, beforeRename: nil) {
+        try ModelFile.write(fitted, to: url, runID: runID) {
             try ModelRegistry.record(connection, run, id: runID)
         }
 
