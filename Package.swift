@@ -36,7 +36,7 @@ let package = Package(
             ]
         ),
         // The seeded planted-model data generator: writes source files, uses nothing of the warehouse.
-        .target(name: "Generator"),
+        .target(name: "Generator", dependencies: ["Runtime"]),
         .target(name: "Models", dependencies: ["Features", "Runtime", "COpenBLAS"]),
         .target(name: "Graph", dependencies: ["Features", "Runtime"]),
         // The use cases every front end shares: each returns a typed Codable document.
@@ -72,9 +72,9 @@ let package = Package(
         .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "Features", "Runtime", "Generator", "TestSupport"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
-        .testTarget(name: "GeneratorTests", dependencies: ["Generator"]),
+        .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Runtime"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
-        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "Models", "Features"]),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "Models", "Features", "Runtime"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Features", "Runtime"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Features"]),
         .testTarget(name: "RecsysCLITests", dependencies: ["Warehouse", "Models", "Runtime", "Generator", "TestSupport"]),

@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -96,6 +97,12 @@ public struct GenerationSummary: Sendable, Codable {
     /// The same over the probe ratings (Netflix only).
     public var oracleRMSEProbe: Double?
     public var seconds: Double
+
+    // Spelled as JSON.decode reads oracle_rmse back.
+    private enum CodingKeys: String, CodingKey {
+        case format, directory, files, ratings, customers, movies, probeRatings, seed, rank, noise, globalMean, seconds
+        case oracleRMSE = "oracleRmse", oracleRMSEProbe = "oracleRmseProbe"
+    }
 }
 
 /// Seeded, streaming generator of rating datasets from a planted model.
@@ -157,9 +164,7 @@ public enum DatasetGenerator {
             oracleRMSEProbe: config.format == .netflix && totals.probeCount > 0
                 ? (totals.probeSSE / Double(totals.probeCount)).squareRoot() : nil,
             seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(summary).write(to: directory.appendingPathComponent("truth.json"), options: .atomic)
+        try JSON.document(summary).write(to: directory.appendingPathComponent("truth.json"), options: .atomic)
         return summary
     }
 

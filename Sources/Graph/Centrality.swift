@@ -1,5 +1,6 @@
 import Features
 import Foundation
+import Runtime
 
 /// How long an edge is for shortest paths.
 public enum PathLength: String, Sendable, CaseIterable, Codable {

@@ -1,5 +1,6 @@
 import Features
 import Foundation
+import Runtime
 
 /// The weight of a co-rating edge, from c = the number of customers who
 /// rated both movies (or movies both customers rated) and n_i, n_j = how many
@@ -203,7 +204,7 @@ enum CoOccurrence {
         let accumulators = (0..<max(1, threads)).map { _ in Accumulator(rowCount) }
         defer { accumulators.forEach { $0.deallocate() } }
         let nonZeroTotal = ChunkSum(), updateTotal = ChunkSum()
-        let ticker = ProgressTicker("co-rating count", total: rowCount, report: progress)
+        let ticker = ProgressTally("co-rating count", total: rowCount, lines: progress)
         rows.withUnsafeMutableBufferPointer { out in
             let out = out
             rowStart.withUnsafeBufferPointer { rowStart in
@@ -279,7 +280,7 @@ enum CoOccurrence {
             // per slot first would cost a second pass over gigabytes.
             var neighbor = [Int32](unsafeUninitializedCapacity: start[n]) { _, count in count = start[n] }
             var weights = [Double](unsafeUninitializedCapacity: start[n]) { _, count in count = start[n] }
-            let ticker = ProgressTicker("co-rating graph", total: n, report: progress)
+            let ticker = ProgressTally("co-rating graph", total: n, lines: progress)
             neighbor.withUnsafeMutableBufferPointer { nb in
             weights.withUnsafeMutableBufferPointer { wt in
             rows.withUnsafeBufferPointer { rows in

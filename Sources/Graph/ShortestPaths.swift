@@ -1,5 +1,6 @@
 import Features
 import Foundation
+import Runtime
 
 /// Betweenness and harmonic closeness, from one shortest-path search per
 /// source node.
@@ -46,8 +47,8 @@ public struct ShortestPathCentrality: Sendable {
         let blocks = min(64, sources.count)
         var blockBetweenness = [[Double]](repeating: [], count: blocks)
         var blockHarmonic = [[Double]](repeating: [], count: blocks)
-        let ticker = ProgressTicker(sampled ? "shortest paths (\(sources.count) pivots)" : "shortest paths (all \(n) sources)",
-                                    total: sources.count, report: progress)
+        let ticker = ProgressTally(sampled ? "shortest paths (\(sources.count) pivots)" : "shortest paths (all \(n) sources)",
+                                    total: sources.count, lines: progress)
         let weighted = configuration.pathLength == .inverseWeight
         blockBetweenness.withUnsafeMutableBufferPointer { bOut in
         blockHarmonic.withUnsafeMutableBufferPointer { hOut in

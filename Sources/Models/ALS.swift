@@ -4,9 +4,9 @@ import Foundation
 import Runtime
 
 /// Parameters of explicit-feedback ALS on the bias residuals.
-public struct ALSConfiguration: Sendable, Equatable {
+public struct ALSConfiguration: TrainerConfiguration {
     /// How the customer and movie biases are treated.
-    public enum BiasMode: String, Sendable, CaseIterable {
+    public enum BiasMode: String, Sendable, Codable, CaseIterable {
         /// The damped biases of the features stay fixed; ALS fits their residuals.
         case fixed
         /// The biases start from the features and are re-solved with the factors
@@ -39,10 +39,6 @@ public struct ALSConfiguration: Sendable, Equatable {
         guard threads >= 1 else { throw fail("threads must be at least 1, got \(threads)") }
     }
 
-    /// The parameters as a JSON object (model files, model_runs).
-    public var json: String {
-        "{\"biases\": \"\(biases.rawValue)\", \"iterations\": \(iterations), \"rank\": \(rank), \"regularization\": \(regularization), \"seed\": \(seed), \"threads\": \(threads)}"
-    }
 }
 
 public enum ALSError: Error, Equatable, CustomStringConvertible {
@@ -56,17 +52,6 @@ public enum ALSError: Error, Equatable, CustomStringConvertible {
         case .nonFiniteFactors(let iteration): return "ALS produced non-finite factors in iteration \(iteration); raise the regularization"
         }
     }
-}
-
-/// What one ALS iteration did.
-public struct ALSIteration: Sendable, Codable {
-    public var iteration: Int
-    /// RMSE of the clipped predictions on the training ratings.
-    public var trainRMSE: Double
-    /// The same on the validation ratings, when the fit was given some.
-    public var validationRMSE: Double?
-    /// Seconds of the two half-sweeps (the RMSEs are not counted).
-    public var seconds: Double
 }
 
 /// Alternating least squares with weighted-λ regularization (ALS-WR; Zhou,
@@ -101,7 +86,7 @@ public struct ALSTrainer: Sendable {
     public func fit(_ matrix: RatingMatrix, biases: BiasModel, scale: RatingScale = .netflix, dataVersion: String = "",
                     splitID: Int = 0, validation: HeldOutRatings? = nil,
                     snapshots: Set<Int> = [], snapshot: ((Int, FactorModel) -> Void)? = nil,
-                    onIteration: ((ALSIteration) -> Void)? = nil) throws -> FactorModel {
+                    onStep: ((TrainingStep) -> Void)? = nil) throws -> FactorModel {
         try configuration.validate()
         let k = configuration.rank
         let joint = configuration.biases == .joint
@@ -140,6 +125,8 @@ public struct ALSTrainer: Sendable {
         var customerRows = [Float](repeating: 0, count: matrix.customerCount * width)
 
         let threads = configuration.threads, lambda = configuration.regularization
+        let observer = StepObserver(matrix: matrix, validation: validation, snapshots: snapshots, snapshot: snapshot,
+                                    onStep: onStep, threads: threads)
         var model = FactorModel(kind: "als", parameters: configuration.json, dataVersion: dataVersion, splitID: splitID,
                                 scale: scale, customerIDs: matrix.customerIDs, movieIDs: matrix.movieIDs,
                                 globalMean: biases.globalMean, customerBias: biases.customerBias.map { Float($0) },
@@ -173,15 +160,9 @@ public struct ALSTrainer: Sendable {
             }
             // The sweep's time, not the report's: the RMSEs below are extra work.
             let seconds = Date().timeIntervalSince(started)
-            if let snapshot, snapshots.contains(iteration) {
+            if observer.wantsModel(after: iteration) {
                 unpack()
-                snapshot(iteration, model)
-            }
-            if let onIteration {
-                unpack()
-                let train = Evaluation.trainRMSE(model, on: matrix, threads: threads)
-                let validationRMSE = validation.flatMap { Evaluation.metrics(model, on: $0, trainedOn: matrix)?.rmse }
-                onIteration(ALSIteration(iteration: iteration, trainRMSE: train, validationRMSE: validationRMSE, seconds: seconds))
+                observer.stepped(iteration, model: model, seconds: seconds)
             }
         }
         unpack()

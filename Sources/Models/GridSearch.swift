@@ -11,21 +11,23 @@ public struct ParameterGrid: Sendable, Equatable {
 
     public var axes: [Axis]
 
-    /// - Parameter keys: the keys the model accepts, with their valid ranges.
-    public init(_ spec: String, keys: [String: ClosedRange<Double>]) throws {
+    /// - Parameter base: the configuration the grid varies; every value is
+    ///   checked by setting it there (the trainer's ranges are its own).
+    public init(_ spec: String, varying base: ModelConfiguration) throws {
         var axes: [Axis] = []
         for part in spec.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) where !part.isEmpty {
             let pieces = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard pieces.count == 2, !pieces[0].isEmpty else { throw GridError("`\(part)` is not key=value,value,…") }
             let key = pieces[0]
-            guard let range = keys[key] else {
-                throw GridError("unknown key `\(key)`; this model's keys are \(keys.keys.sorted().joined(separator: ", "))")
+            guard base.kind.gridKeys.contains(key) else {
+                throw GridError("unknown key `\(key)`; this model's keys are \(base.kind.gridKeys.joined(separator: ", "))")
             }
             guard !axes.contains(where: { $0.key == key }) else { throw GridError("`\(key)` is given twice") }
             var values: [Double] = []
             for text in pieces[1].split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
                 guard let value = Double(text), value.isFinite else { throw GridError("`\(text)` (for \(key)) is not a number") }
-                guard range.contains(value) else { throw GridError("\(key)=\(text) is outside \(range.lowerBound)…\(range.upperBound)") }
+                var probe = base
+                do { try probe.set(key, value) } catch { throw GridError("\(key)=\(text): \(error)") }
                 if !values.contains(value) { values.append(value) }
             }
             guard !values.isEmpty else { throw GridError("`\(key)` has no values") }

@@ -3,7 +3,7 @@ import Foundation
 import Runtime
 
 /// Parameters of the truncated SVD of the bias residuals by a randomized range finder.
-public struct SVDConfiguration: Sendable, Equatable {
+public struct SVDConfiguration: TrainerConfiguration {
     /// Singular triplets kept, k, 1…1000 (and at most min(customers, movies)).
     public var rank = 10
     /// Extra random directions p sampled beyond k, 0…1000: the range finder works
@@ -30,10 +30,6 @@ public struct SVDConfiguration: Sendable, Equatable {
         guard threads >= 1 else { throw fail("threads must be at least 1, got \(threads)") }
     }
 
-    /// The parameters as a JSON object (model files, model_runs).
-    public var json: String {
-        "{\"oversampling\": \(oversampling), \"power_iterations\": \(powerIterations), \"rank\": \(rank), \"seed\": \(seed), \"threads\": \(threads)}"
-    }
 }
 
 public enum SVDError: Error, Equatable, CustomStringConvertible {

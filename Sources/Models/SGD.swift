@@ -5,7 +5,7 @@ import Runtime
 /// Parameters of biased matrix factorization by stochastic gradient descent.
 /// The defaults are those of Surprise's `SVD` (lr_all 0.005, reg_all 0.02,
 /// 20 epochs, 100 factors, init_std_dev 0.1, constant rate).
-public struct SGDConfiguration: Sendable, Equatable {
+public struct SGDConfiguration: TrainerConfiguration {
     /// Number of latent factors k, 1…1000.
     public var rank = 100
     /// γ, the step size of every update, 0 < γ ≤ 1.
@@ -32,7 +32,7 @@ public struct SGDConfiguration: Sendable, Equatable {
     public var order = Order.customers
 
     /// How the ratings of a block are ordered, once, seeded; the order is kept over the epochs.
-    public enum Order: String, Sendable, CaseIterable {
+    public enum Order: String, Sendable, Codable, CaseIterable {
         /// All ratings of a block in random order (the textbook order; LIBMF):
         /// every step reads a random customer's factors from main memory.
         case ratings
@@ -63,11 +63,9 @@ public struct SGDConfiguration: Sendable, Equatable {
         guard threads >= 1 else { throw fail("threads must be at least 1, got \(threads)") }
     }
 
-    /// The parameters as a JSON object (model files, model_runs).
-    public var json: String {
-        "{\"bias_regularization\": \(biasRegularization), \"epochs\": \(epochs), \"initial_std\": \(initialStandardDeviation), "
-            + "\"learning_rate\": \(learningRate), \"learning_rate_decay\": \(learningRateDecay), \"rank\": \(rank), "
-            + "\"order\": \"\(order.rawValue)\", \"regularization\": \(regularization), \"seed\": \(seed), \"threads\": \(threads)}"
+    private enum CodingKeys: String, CodingKey {
+        case rank, learningRate, regularization, biasRegularization, learningRateDecay, epochs, seed, threads, order
+        case initialStandardDeviation = "initialStd"
     }
 }
 
@@ -83,19 +81,6 @@ public enum SGDError: Error, Equatable, CustomStringConvertible {
             return "SGD produced non-finite factors in epoch \(epoch); lower the learning rate or raise the regularization"
         }
     }
-}
-
-/// What one SGD epoch did.
-public struct SGDEpoch: Sendable, Codable {
-    public var epoch: Int
-    /// γ used in this epoch.
-    public var learningRate: Double
-    /// RMSE of the clipped predictions on the training ratings after the epoch.
-    public var trainRMSE: Double
-    /// The same on the validation ratings, when the fit was given some.
-    public var validationRMSE: Double?
-    /// Seconds of the epoch's updates (the RMSEs are not counted).
-    public var seconds: Double
 }
 
 /// Biased matrix factorization learned by stochastic gradient descent — the
@@ -144,14 +129,16 @@ public struct SGDTrainer: Sendable {
     ///   - dataVersion, splitID: recorded in the model for provenance.
     ///   - snapshots: epochs after which `snapshot` gets the model as it stands (grid search
     ///     scores several epoch counts from one run this way).
-    ///   - onEpoch: called after every epoch; the RMSEs are only computed when it is given.
+    ///   - onStep: called after every epoch; the RMSEs are only computed when it is given.
     /// - Throws: `SGDError.nonFiniteFactors` when an epoch diverges.
     public func fit(_ matrix: RatingMatrix, biases: BiasModel, scale: RatingScale = .netflix, dataVersion: String = "",
                     splitID: Int = 0, validation: HeldOutRatings? = nil,
                     snapshots: Set<Int> = [], snapshot: ((Int, FactorModel) -> Void)? = nil,
-                    onEpoch: ((SGDEpoch) -> Void)? = nil) throws -> FactorModel {
+                    onStep: ((TrainingStep) -> Void)? = nil) throws -> FactorModel {
         try configuration.validate()
         let k = configuration.rank, threads = configuration.threads
+        let observer = StepObserver(matrix: matrix, validation: validation, snapshots: snapshots, snapshot: snapshot,
+                                    onStep: onStep, threads: threads)
         let blocks = StratifiedRatings(matrix, globalMean: biases.globalMean, strata: threads, seed: configuration.seed,
                                        order: configuration.order)
 
@@ -209,13 +196,7 @@ public struct SGDTrainer: Sendable {
             }
             // The epoch's time, not the report's: the RMSEs below are extra work.
             let seconds = Date().timeIntervalSince(started)
-            if let snapshot, snapshots.contains(epoch) { snapshot(epoch, model) }
-            if let onEpoch {
-                let train = Evaluation.trainRMSE(model, on: matrix, threads: threads)
-                let validationRMSE = validation.flatMap { Evaluation.metrics(model, on: $0, trainedOn: matrix)?.rmse }
-                onEpoch(SGDEpoch(epoch: epoch, learningRate: rate, trainRMSE: train, validationRMSE: validationRMSE,
-                                 seconds: seconds))
-            }
+            observer.stepped(epoch, model: model, seconds: seconds, learningRate: rate)
             rate *= configuration.learningRateDecay
         }
         return model

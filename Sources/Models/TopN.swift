@@ -124,7 +124,7 @@ public enum TopN {
         let blocks = (customers + blockRows - 1) / blockRows
         let tile = min(tileColumns, movies)
         let next = ChunkCounter()
-        let reporter = ProgressReporter(progress)
+        let reporter = ProgressTally(report: progress)
         Linalg.setBLASThreads(1)
         movieOut.withUnsafeMutableBufferPointer { movieOut in
             scoreOut.withUnsafeMutableBufferPointer { scoreOut in
@@ -172,7 +172,7 @@ public enum TopN {
                         for r in 0..<rows {
                             heaps[r].drain(movies: movieOut + (first + r) * count, scores: scoreOut + (first + r) * count, count: count)
                         }
-                        reporter.add(rows)
+                        reporter.advance(rows)
                     }
                 }
             }
@@ -326,21 +326,5 @@ public enum TopN {
                 siftDown(from: 0)
             }
         }
-    }
-}
-
-/// Calls a progress callback with running totals, one call at a time.
-final class ProgressReporter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var done = 0
-    private let callback: ((Int) -> Void)?
-
-    init(_ callback: ((Int) -> Void)?) { self.callback = callback }
-
-    func add(_ count: Int) {
-        guard let callback else { return }
-        lock.lock(); defer { lock.unlock() }
-        done += count
-        callback(done)
     }
 }

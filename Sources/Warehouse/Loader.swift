@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Runtime
 
 /// How `recsys load` runs.
 public struct LoadOptions: Sendable {
@@ -168,7 +169,7 @@ public enum Warehouse {
         let runRows = try connection.execute("SELECT format, source_dir, fingerprint::text, data_version, finished_at IS NOT NULL FROM etl_run")
         var run: RunRecord?
         if let row = runRows.rows.first {
-            let prints = try JSONDecoder().decode([FileFingerprint].self, from: Data((row[2] ?? "[]").utf8))
+            let prints = try JSON.decode([FileFingerprint].self, from: row[2] ?? "[]")
             run = RunRecord(format: SourceFormat(rawValue: row[0] ?? "") ?? .netflix, sourceDirectory: row[1] ?? "",
                             fingerprints: prints, dataVersion: row[3] ?? "", finished: row[4] == "t")
         }
@@ -205,15 +206,13 @@ public enum Warehouse {
     /// checkpoint per stage, all in one transaction.
     static func recordRun(_ connection: Connection, source: SourceSet, fingerprints: [FileFingerprint],
                           catalog: SourceCatalog) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let printsJSON = String(decoding: try encoder.encode(fingerprints), as: UTF8.self)
+        let printsJSON = try JSON.text(fingerprints)
         let dataVersion = "\(FNV1a.hex(printsJSON.utf8))-\(Int(Date().timeIntervalSince1970))"
         let expected: [String: Int] = [
             "dim_date": catalog.dateCount, "dim_movie": catalog.movies.count, "dim_customer": catalog.customerCount,
             "fact_ratings": catalog.totalRatings, "rejects": catalog.rejects.count,
         ]
-        let expectedJSON = String(decoding: try encoder.encode(expected), as: UTF8.self)
+        let expectedJSON = try JSON.text(expected)
         try connection.transaction {
             try connection.execute("INSERT INTO etl_run (format, source_dir, fingerprint, expected, data_version) VALUES ($1, $2, $3::jsonb, $4::jsonb, $5)",
                                    [source.format.rawValue, source.directory.path, printsJSON, expectedJSON, dataVersion])

@@ -80,7 +80,7 @@ public enum Evaluator {
                 detail.movieDeciles = Evaluation.errorByDecile(predictor, on: data.split.test, trainedOn: data.train, by: .moviePopularity)
                 detail.distribution = Evaluation.distribution(predictor, on: data.split.test)
                 if let run, let text = try ModelRegistry.iterations(run: run, connection) {
-                    detail.iterations = (try? JSONDecoder.snakeCase.decode([TrainStep].self, from: Data(text.utf8))) ?? []
+                    detail.iterations = (try? JSON.decode([TrainingStep].self, from: text)) ?? []
                 }
                 details.append(detail)
             }
@@ -112,14 +112,5 @@ public enum Evaluator {
         }
         return EvaluationOutcome(rows: rows, document: document, splitID: data.splitID, split: data.definition.kind.rawValue,
                                  testRatings: data.split.test.count)
-    }
-}
-
-extension JSONDecoder {
-    /// Reads what `jsonText` / `jsonDocument` wrote.
-    static var snakeCase: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return decoder
     }
 }

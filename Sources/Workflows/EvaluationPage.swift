@@ -11,7 +11,7 @@ public struct EvaluatedModel: Encodable, Sendable {
     public var movieDeciles: [DecileError] = []
     public var distribution: RatingDistribution?
     /// The run's per-iteration log from model_runs (empty for baselines and runs without one).
-    public var iterations: [TrainStep] = []
+    public var iterations: [TrainingStep] = []
 
     init(row: EvaluationRow, runId: Int?) {
         self.row = row
@@ -38,12 +38,13 @@ public struct EvaluationDocument: Encodable, Sendable {
             model = grid.model
             var scored = "validation"
             candidates = grid.candidates.compactMap { params, metrics in
-                guard let p = try? JSONSerialization.jsonObject(with: Data(params.utf8)) as? [String: Any],
+                // A candidate's row holds its whole configuration; the grid shows its grid keys.
+                guard let p = try? ModelConfiguration(kind: grid.model, json: params).gridValues,
                       let m = try? JSONSerialization.jsonObject(with: Data(metrics.utf8)) as? [String: [String: Any]],
                       let (key, values) = m.first(where: { $0.key == "validation" || $0.key == "cross_validation" }),
                       let rmse = values["rmse"] as? Double else { return nil }
                 scored = key
-                return Candidate(parameters: p.compactMapValues { ($0 as? NSNumber)?.doubleValue }, rmse: rmse, mae: values["mae"] as? Double)
+                return Candidate(parameters: p, rmse: rmse, mae: values["mae"] as? Double)
             }
             scoredOn = scored
         }
@@ -149,9 +150,9 @@ public enum EvaluationReport {
             var series: [MultiLineChart.Series] = []
             var colors: [Int] = []
             for (i, m) in curves.enumerated() {
-                series.append(.init(name: "\(m.row.name) train", points: m.iterations.map { (Double($0.iteration), $0.trainRmse) }, dashed: true))
+                series.append(.init(name: "\(m.row.name) train", points: m.iterations.map { (Double($0.iteration), $0.trainRMSE) }, dashed: true))
                 colors.append(i)
-                let validation = m.iterations.compactMap { it in it.validationRmse.map { (Double(it.iteration), $0) } }
+                let validation = m.iterations.compactMap { it in it.validationRMSE.map { (Double(it.iteration), $0) } }
                 if !validation.isEmpty {
                     series.append(.init(name: "\(m.row.name) validation", points: validation))
                     colors.append(i)

@@ -27,6 +27,6 @@ public enum FactorExport {
         try NumPy.writeVector(file.movieIDs, to: url("movie_ids.npy"))
         let meta = Meta(kind: file.kind, parameters: file.parameters, globalMean: file.globalMean, ratingMin: file.scale.minimum,
                         ratingMax: file.scale.maximum, dataVersion: file.dataVersion, splitId: file.splitID, model: file.url.path)
-        try Output.writeAtomically(try jsonDocument(meta), to: url("model.json"))
+        try Output.writeAtomically(try JSON.document(meta), to: url("model.json"))
     }
 }

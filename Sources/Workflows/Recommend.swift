@@ -73,7 +73,7 @@ public enum Recommender {
             basis = .foldedIn
             (factors, bias) = try FoldIn.customer(ratings: rated, movieFactors: file.movieFactors, movieBias: file.movieBias,
                                                   globalMean: file.globalMean, rank: file.rank,
-                                                  regularization: foldInRegularization(file.parameters))
+                                                  regularization: foldInRegularization(kind: file.kind, parameters: file.parameters))
         }
         let exclude = includeRated ? [] : rated.map(\.movie).sorted()
         let items = factors.withUnsafeBufferPointer { p in
@@ -145,10 +145,9 @@ public enum Recommender {
     }
 
     /// λ of fold-in: the model's own regularization, else the ALS default.
-    static func foldInRegularization(_ parameters: String) -> Double {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(parameters.utf8)) as? [String: Any],
-              let value = object["regularization"] as? Double, value > 0 else { return ALSConfiguration().regularization }
-        return value
+    static func foldInRegularization(kind: String, parameters: String) -> Double {
+        let own = (try? ModelConfiguration(kind: kind, json: parameters))?.regularization
+        return own.flatMap { $0 > 0 ? $0 : nil } ?? ALSConfiguration().regularization
     }
 }
 

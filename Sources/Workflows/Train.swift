@@ -6,31 +6,71 @@ import Models
 import Runtime
 import Warehouse
 
-/// What to train: a model kind, its parameters as grid keys (rank, reg,
-/// iterations, lr, epochs, oversampling, power), and how.
+/// What to train: a model's configuration and how to search around it.
 public struct TrainingRequest: Sendable {
-    public var model: ModelKind
-    /// The single-model parameters; a grid's candidates override them.
-    public var parameters: [String: Double]
-    public var threads: Int
-    public var seed: UInt64
-    public var biases: ALSConfiguration.BiasMode
+    /// The single model; a grid's candidates vary it.
+    public var configuration: ModelConfiguration
     /// A grid SPEC (`key=v1,v2;key=…`), scored on the validation part or by `folds`-fold cross-validation.
     public var grid: String?
     public var folds: Int
     /// The model file; nil: `.recsys/models/<model>-<run>-<time>.rsm`.
     public var out: URL?
 
-    public init(model: ModelKind, parameters: [String: Double], threads: Int, seed: UInt64, biases: ALSConfiguration.BiasMode,
-                grid: String?, folds: Int, out: URL?) {
-        self.model = model
-        self.parameters = parameters
-        self.threads = threads
-        self.seed = seed
-        self.biases = biases
+    public init(configuration: ModelConfiguration, grid: String? = nil, folds: Int = 0, out: URL? = nil) {
+        self.configuration = configuration
         self.grid = grid
         self.folds = folds
         self.out = out
+    }
+}
+
+/// The knobs a front end offers for one model; nil leaves the trainer's default.
+public struct TrainingOptions: Sendable {
+    public var rank: Int?
+    public var regularization: Double?
+    /// ALS iterations or SGD epochs.
+    public var iterations: Int?
+    public var learningRate: Double?
+    public var oversampling: Int?
+    public var powerIterations: Int?
+    public var biases: ALSConfiguration.BiasMode?
+    public var seed: UInt64?
+    public var threads: Int?
+
+    public init() {}
+
+    /// The model's defaults with these options set.
+    /// - Throws: `WorkflowError.badRequest` for an option the model does not
+    ///   have or a value out of its range.
+    public func configuration(for model: ModelKind) throws -> ModelConfiguration {
+        var c = model.defaults
+        let given: [(name: String, key: String, value: Double?)] = [
+            ("rank", "rank", rank.map(Double.init)), ("reg", "reg", regularization),
+            ("iterations", model.budgetKey ?? "iterations", iterations.map(Double.init)), ("lr", "lr", learningRate),
+            ("oversampling", "oversampling", oversampling.map(Double.init)), ("power-iterations", "power", powerIterations.map(Double.init)),
+        ]
+        do {
+            for option in given {
+                guard let value = option.value else { continue }
+                guard model.gridKeys.contains(option.key) else {
+                    throw WorkflowError(.badRequest, "option `\(option.name)` does not apply to \(model.rawValue)")
+                }
+                try c.set(option.key, value)
+            }
+            if let seed { c.seed = seed }
+            if let threads { c.threads = threads }
+            if let biases {
+                guard case .als(var als) = c else { throw WorkflowError(.badRequest, "option `biases` applies to als only") }
+                als.biases = biases
+                c = .als(als)
+            }
+            try c.validate()
+        } catch let error as WorkflowError {
+            throw error
+        } catch {
+            throw WorkflowError(.badRequest, String(describing: error))
+        }
+        return c
     }
 }
 
@@ -52,65 +92,52 @@ public enum Training {
         return try FeatureStore.load(connection, home: home)
     }
 
-    static func settings(_ request: TrainingRequest, _ parameters: [String: Double], _ data: TrainingData) -> ModelKind.Settings {
-        var s = ModelKind.Settings(parameters: parameters, threads: request.threads)
-        s.seed = request.seed
-        s.alsBiases = request.biases
-        s.scale = data.scale
-        s.dataVersion = data.dataVersion
-        s.splitID = data.splitID
-        return s
-    }
-
     /// Trains (or grid-searches, then refits the best), saves the model file,
     /// and registers every run in model_runs.
     public static func run(_ request: TrainingRequest, database: Database, logger: Logger) throws -> TrainingOutcome {
-        let model = request.model, folds = request.folds, seed = request.seed, parameters = request.parameters
+        let base = request.configuration, model = base.kind, folds = request.folds
         let connection = try database.connect()
         let data = try features(connection, home: database.home, logger: logger)
+        let provenance = Provenance(scale: data.scale, dataVersion: data.dataVersion, splitID: data.splitID)
         logger.info("split \(data.splitID) (\(data.definition.kind.rawValue)): \(ProgressReporter.count(data.train.count)) train, \(ProgressReporter.count(data.split.validation.count)) validation, \(ProgressReporter.count(data.split.test.count)) test ratings")
-        var chosen = parameters
+        var chosen = base
         var candidates: [GridCandidate] = []
         var gridID: String?
         if let grid = request.grid {
-            let parsed = try ParameterGrid(grid, keys: model.gridKeys)
+            let parsed = try ParameterGrid(grid, varying: base)
             gridID = "grid-\(runStamp())"
             let scoredOn = folds >= 2 ? "\(folds)-fold cross-validation on the train part" : "the validation part"
             logger.info("grid search: \(parsed.size) \(model.rawValue) candidates, scored on \(scoredOn)")
             candidates = try GridSearch.run(parsed, budgetKey: model.budgetKey, train: data.train, validation: data.split.validation,
-                                            folds: folds, seed: seed, fit: { params, budgets, train, snapshot in
-                var merged = parameters
-                for (k, v) in params { merged[k] = v }
+                                            folds: folds, seed: base.seed, fit: { params, budgets, train, snapshot in
+                var candidate = try base.setting(params)
                 if budgets.isEmpty {
-                    snapshot(nil, try model.fit(train, biases: data.biases, settings: settings(request, merged, data)))
+                    snapshot(nil, try candidate.fit(train, biases: data.biases, provenance: provenance))
                 } else {
-                    merged[model.budgetKey!] = Double(budgets.max()!)
-                    _ = try model.fit(train, biases: data.biases, settings: settings(request, merged, data), snapshots: Set(budgets),
-                                      snapshot: { snapshot($0, $1) })
+                    try candidate.set(model.budgetKey!, Double(budgets.max()!))
+                    _ = try candidate.fit(train, biases: data.biases, provenance: provenance, snapshots: Set(budgets),
+                                          snapshot: { snapshot($0, $1) })
                 }
             }, progress: { done, total, candidate in
                 logger.info("[\(done)/\(total)] \(describe(candidate.parameters)): RMSE \(String(format: "%.4f", candidate.metrics.rmse)), \(String(format: "%.1f", candidate.fitSeconds)) s")
             })
             for candidate in candidates {
-                var merged = parameters
-                for (k, v) in candidate.parameters { merged[k] = v }
                 _ = try ModelRegistry.record(connection, ModelRegistry.Run(
-                    model: model.rawValue, params: try jsonText(merged),
-                    metrics: try jsonText([folds >= 2 ? "cross_validation" : "validation": candidate.metrics]),
+                    model: model.rawValue, params: try base.setting(candidate.parameters).json,
+                    metrics: try JSON.text([folds >= 2 ? "cross_validation" : "validation": candidate.metrics]),
                     iterations: nil, fitSeconds: candidate.fitSeconds, dataVersion: data.dataVersion,
                     splitID: data.splitID, path: nil, gridID: gridID))
             }
-            for (k, v) in candidates[0].parameters { chosen[k] = v }
+            chosen = try base.setting(candidates[0].parameters)
             logger.info("best: \(describe(candidates[0].parameters)); refitting it on the train part")
         }
 
-        var log: [TrainStep] = []
+        var log: [TrainingStep] = []
         let started = Date()
-        let fitted = try model.fit(data.train, biases: data.biases, settings: settings(request, chosen, data),
-                                   validation: data.split.validation) { step in
-            log.append(TrainStep(iteration: step.step, trainRmse: step.trainRMSE, validationRmse: step.validationRMSE, seconds: step.seconds))
+        let fitted = try chosen.fit(data.train, biases: data.biases, provenance: provenance, validation: data.split.validation) { step in
+            log.append(step)
             let validation = step.validationRMSE.map { String(format: ", validation RMSE %.4f", $0) } ?? ""
-            logger.info("iteration \(step.step): train RMSE \(String(format: "%.4f", step.trainRMSE))\(validation), \(String(format: "%.1f", step.seconds)) s")
+            logger.info("iteration \(step.iteration): train RMSE \(String(format: "%.4f", step.trainRMSE))\(validation), \(String(format: "%.1f", step.seconds)) s")
         }
         let fitSeconds = Date().timeIntervalSince(started)
         let validation = Evaluation.metrics(fitted, on: data.split.validation, trainedOn: data.train)
@@ -125,14 +152,14 @@ public enum Training {
             ?? database.home.models.appendingPathComponent("\(fitted.kind)-\(runID)-\(runStamp()).rsm")
         let run = ModelRegistry.Run(
             model: fitted.kind, params: fitted.parameters,
-            metrics: try jsonText(["validation": validation, "test": test]),
-            iterations: log.isEmpty ? nil : try jsonText(log), fitSeconds: fitSeconds, dataVersion: data.dataVersion,
+            metrics: try JSON.text(["validation": validation, "test": test]),
+            iterations: log.isEmpty ? nil : try JSON.text(log), fitSeconds: fitSeconds, dataVersion: data.dataVersion,
             splitID: data.splitID, path: url.path, gridID: gridID)
         try ModelFile.write(fitted, to: url, runID: runID) {
             try ModelRegistry.record(connection, run, id: runID)
         }
 
-        let report = TrainReport(model: fitted.kind, runId: runID, params: chosen, metrics: test,
+        let report = TrainReport(model: fitted.kind, runId: runID, params: chosen.gridValues, metrics: test,
                                  validationMetrics: validation, fitSeconds: fitSeconds,
                                  iterations: log, modelPath: url.path, splitId: data.splitID, dataVersion: data.dataVersion,
                                  modelParameters: fitted.parameters)
@@ -160,14 +187,6 @@ public func runStamp() -> String {
     return formatter.string(from: Date()) + "-\(getpid())"
 }
 
-/// One iteration of the log `train` stores in model_runs.iterations (and `evaluate --out` reads back).
-public struct TrainStep: Codable, Sendable {
-    public var iteration: Int
-    public var trainRmse: Double
-    public var validationRmse: Double?
-    public var seconds: Double
-}
-
 public struct TrainReport: Codable, Sendable {
     public var model: String
     public var runId: Int
@@ -178,7 +197,7 @@ public struct TrainReport: Codable, Sendable {
     public var validationMetrics: Metrics?
     /// From the start of training to the fitted model, including the per-iteration RMSEs.
     public var fitSeconds: Double
-    public var iterations: [TrainStep]
+    public var iterations: [TrainingStep]
     public var modelPath: String
     public var splitId: Int
     public var dataVersion: String

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Reports
+import Runtime
 import Logging
 import Warehouse
 import Workflows
@@ -37,7 +38,7 @@ struct AnalyticsCommand: ParsableCommand {
         let report = try AnalyticsQuestions.run(.init(top: top, minRatings: minRatings), refresh: refresh, database: db.open(), logger: logger)
         if let out {
             let directory = URL(fileURLWithPath: out, isDirectory: true)
-            let files = try AnalyticsPage.page(report).write(to: directory, json: try jsonDocument(report), jsonName: "analytics.json")
+            let files = try AnalyticsPage.page(report).write(to: directory, json: try JSON.document(report), jsonName: "analytics.json")
             logger.info("wrote \(files.count) files to \(directory.path): report.html, report.md, analytics.json, charts/")
         }
         if json { return try printJSON(report) }

@@ -59,7 +59,7 @@ struct EvaluateCommand: ParsableCommand {
         let outcome = try Evaluator.run(request, database: db.open(), logger: logger)
         if let out, let document = outcome.document {
             let directory = URL(fileURLWithPath: out, isDirectory: true)
-            let files = try EvaluationReport.page(document).write(to: directory, json: try jsonDocument(document), jsonName: "metrics.json")
+            let files = try EvaluationReport.page(document).write(to: directory, json: try JSON.document(document), jsonName: "metrics.json")
             logger.info("wrote \(files.count) files to \(directory.path): report.html, report.md, metrics.json, charts/")
         }
         let rows = outcome.rows

@@ -132,7 +132,7 @@ struct GraphCommand: ParsableCommand {
         let report = try GraphAnalysis.run(request, database: db.open(), logger: logger)
         if let out {
             let directory = URL(fileURLWithPath: out, isDirectory: true)
-            let files = try GraphReportPage.page(report).write(to: directory, json: try jsonDocument(report), jsonName: "graph.json")
+            let files = try GraphReportPage.page(report).write(to: directory, json: try JSON.document(report), jsonName: "graph.json")
             logger.info("wrote \(files.count) files to \(directory.path): report.html, report.md, graph.json, charts/")
         }
         if json { return try printJSON(report) }

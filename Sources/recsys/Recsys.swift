@@ -139,7 +139,7 @@ struct DatabaseOptions: ParsableArguments {
 
 /// Prints one JSON document on stdout (`jsonDocument`, the one JSON form).
 func printJSON<T: Encodable>(_ value: T) throws {
-    try Output.standardOutput(String(decoding: try jsonDocument(value), as: UTF8.self))
+    try Output.standardOutput(String(decoding: try JSON.document(value), as: UTF8.self))
 }
 
 /// Prints a line of results on stdout; a failed write (a full disk, a closed pipe) throws.

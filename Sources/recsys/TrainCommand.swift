@@ -34,17 +34,16 @@ struct TrainCommand: ParsableCommand {
     )
 
     @Option(help: "The model to train.") var model: ModelKind = .als
-    @Option(help: "Latent factors.") var rank: Int = 10
-    @Option(help: "Regularization λ (ALS-WR: weighted by each row's rating count; SGD: L2 on the factors).") var reg: Double?
+    @Option(help: "Latent factors (default: als 10, svd 10, sgd 100).") var rank: Int?
+    @Option(help: "Regularization λ (ALS-WR, default 0.05: weighted by each row's rating count; SGD, default 0.02: L2 on the factors).") var reg: Double?
     @Option(help: "ALS: full sweeps (default 10). SGD: epochs (default 20).") var iterations: Int?
-    @Option(help: "SGD learning rate.") var lr: Double = 0.005
-    @Option(help: "SVD: extra random directions beyond the rank.") var oversampling: Int = 10
-    @Option(help: "SVD: power iterations of the range finder.") var powerIterations: Int = 2
-    @Option(help: "Worker threads; OpenBLAS runs single-threaded inside them. Default: all cores.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-    @Option(help: "Seed of the initial factors (and of the folds).") var seed: UInt64 = 42
-    @Option(help: "ALS biases: joint (re-solved with the factors) or fixed (the features' damped biases).")
-    var biases: ALSConfiguration.BiasMode = .joint
+    @Option(help: "SGD learning rate (default 0.005).") var lr: Double?
+    @Option(help: "SVD: extra random directions beyond the rank (default 10).") var oversampling: Int?
+    @Option(help: "SVD: power iterations of the range finder (default 2).") var powerIterations: Int?
+    @Option(help: "Worker threads; OpenBLAS runs single-threaded inside them. Default: all cores.") var threads: Int?
+    @Option(help: "Seed of the initial factors (and of the folds).") var seed: UInt64?
+    @Option(help: "ALS biases: joint (re-solved with the factors; the default) or fixed (the features' damped biases).")
+    var biases: ALSConfiguration.BiasMode?
     @Option(help: ArgumentHelp("Grid search: key=v1,v2;key=… (see above).", valueName: "spec")) var grid: String?
     @Option(help: "With --grid: K-fold cross-validation inside the train part instead of the validation part.") var folds: Int = 0
     @Option(help: "Model file to write.") var out: String?
@@ -52,36 +51,24 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var db: DatabaseOptions
 
     func validate() throws {
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if folds == 1 || folds < 0 || folds > 20 { throw ValidationError("--folds must be 2…20 (or left out)") }
         if folds > 0 && grid == nil { throw ValidationError("--folds goes with --grid") }
-        if let grid { do { _ = try ParameterGrid(grid, keys: model.gridKeys) } catch { throw ValidationError(String(describing: error)) } }
-        if rank < 1 || rank > 1000 { throw ValidationError("--rank must be 1…1000") }
-        if let reg, !(reg >= 0) { throw ValidationError("--reg must be ≥ 0") }
-        if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1") }
+        do {
+            let configuration = try options.configuration(for: model)
+            if let grid { _ = try ParameterGrid(grid, varying: configuration) }
+        } catch { throw ValidationError(String(describing: error)) }
     }
 
-    /// The single-model parameters, as grid keys.
-    var parameters: [String: Double] {
-        var p: [String: Double] = ["rank": Double(rank)]
-        switch model {
-        case .als:
-            p["reg"] = reg ?? 0.05
-            p["iterations"] = Double(iterations ?? 10)
-        case .svd:
-            p["oversampling"] = Double(oversampling)
-            p["power"] = Double(powerIterations)
-        case .sgd:
-            p["reg"] = reg ?? 0.02
-            p["lr"] = lr
-            p["epochs"] = Double(iterations ?? 20)
-        }
-        return p
+    var options: TrainingOptions {
+        var o = TrainingOptions()
+        (o.rank, o.regularization, o.iterations, o.learningRate) = (rank, reg, iterations, lr)
+        (o.oversampling, o.powerIterations, o.biases, o.seed, o.threads) = (oversampling, powerIterations, biases, seed, threads)
+        return o
     }
 
     func run() throws {
-        let request = TrainingRequest(model: model, parameters: parameters, threads: threads, seed: seed, biases: biases,
-                                      grid: grid, folds: folds, out: out.map { URL(fileURLWithPath: $0) })
+        let request = TrainingRequest(configuration: try options.configuration(for: model), grid: grid, folds: folds,
+                                      out: out.map { URL(fileURLWithPath: $0) })
         switch try Training.run(request, database: db.open(), logger: Logger(label: "recsys.train")) {
         case .single(let report):
             if json { return try printJSON(report) }

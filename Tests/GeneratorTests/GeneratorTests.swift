@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 import XCTest
 @testable import Generator
 
@@ -322,9 +323,9 @@ final class GeneratorTests: XCTestCase {
         XCTAssertEqual((sse / Double(config.ratings)).squareRoot(), summary.oracleRMSE, accuracy: 1e-9,
                        "the oracle is recomputable from planted_model.bin")
 
-        // truth.json is the summary, pretty-printed with sorted keys.
+        // truth.json is the summary in the one JSON form (sorted snake_case keys).
         let truth = try bytes(directory, "truth.json")
-        let decoded = try JSONDecoder().decode(GenerationSummary.self, from: truth)
+        let decoded = try JSON.decode(GenerationSummary.self, from: truth)
         XCTAssertEqual(decoded.oracleRMSE, summary.oracleRMSE)
         XCTAssertEqual(decoded.ratings, summary.ratings)
         let text = String(decoding: truth, as: UTF8.self)

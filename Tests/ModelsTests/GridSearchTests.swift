@@ -3,8 +3,11 @@ import XCTest
 @testable import Models
 
 final class GridSearchTests: XCTestCase {
+    /// A scale wide enough that clipping never touches the planted residuals.
+    static let wide = Provenance(scale: RatingScale(minimum: -100, maximum: 100, step: 0.5))
+
     func testGridSpecsParseAndBadOnesAreNamed() throws {
-        let grid = try ParameterGrid("rank=10,20; reg=0.01,0.1 ;iterations=10,20,10", keys: ModelKind.als.gridKeys)
+        let grid = try ParameterGrid("rank=10,20; reg=0.01,0.1 ;iterations=10,20,10", varying: ModelKind.als.defaults)
         XCTAssertEqual(grid.axes.map(\.key), ["rank", "reg", "iterations"])
         XCTAssertEqual(grid.axes[2].values, [10, 20])
         XCTAssertEqual(grid.size, 8)
@@ -14,11 +17,12 @@ final class GridSearchTests: XCTestCase {
         XCTAssertEqual(runs.map { $0.parameters["rank"]! }, [10, 10, 20, 20])
         XCTAssertEqual(grid.runs(budgetKey: nil).count, 8, "without a budget key every combination is a run")
         func message(_ spec: String) -> String {
-            do { _ = try ParameterGrid(spec, keys: ModelKind.als.gridKeys); return "" } catch { return String(describing: error) }
+            do { _ = try ParameterGrid(spec, varying: ModelKind.als.defaults); return "" } catch { return String(describing: error) }
         }
         XCTAssertEqual(message("rank=10;lr=0.1"), "invalid grid: unknown key `lr`; this model's keys are iterations, rank, reg")
         XCTAssertEqual(message("rank=ten"), "invalid grid: `ten` (for rank) is not a number")
-        XCTAssertEqual(message("rank=0"), "invalid grid: rank=0 is outside 1.0…1000.0")
+        XCTAssertEqual(message("rank=0"), "invalid grid: rank=0: invalid ALS configuration: rank must be 1…1000, got 0")
+        XCTAssertEqual(message("rank=2.5"), "invalid grid: rank=2.5: rank must be a whole number, got 2.5")
         XCTAssertEqual(message("rank"), "invalid grid: `rank` is not key=value,value,…")
         XCTAssertEqual(message(""), "invalid grid: the grid is empty; write e.g. \"rank=10,20;reg=0.01,0.1\"")
         XCTAssertEqual(message("rank=1;rank=2"), "invalid grid: `rank` is given twice")
@@ -29,14 +33,14 @@ final class GridSearchTests: XCTestCase {
     /// gives exactly the scores of separate runs with those counts.
     func testPicksThePlantedRankAndBudgetsReuseOneRun() throws {
         let (train, validation, test) = planted(seed: 4)
-        let grid = try ParameterGrid("rank=1,3,5;reg=0.01;iterations=3,6", keys: ModelKind.als.gridKeys)
+        let grid = try ParameterGrid("rank=1,3,5;reg=0.01;iterations=3,6", varying: ModelKind.als.defaults)
         var runs = 0
         let fit: GridSearch.Fit = { params, budgets, matrix, snapshot in
             runs += 1
-            var settings = ModelKind.Settings(parameters: params.merging(["iterations": Double(budgets.max()!)]) { $1 }, threads: 2)
-            settings.scale = RatingScale(minimum: -100, maximum: 100, step: 0.5)
-            _ = try ModelKind.als.fit(matrix, biases: BiasModel(fitting: matrix), settings: settings,
-                                      snapshots: Set(budgets), snapshot: { snapshot($0, $1) })
+            var c = try ModelKind.als.defaults.setting(params)
+            c.threads = 2
+            _ = try c.fit(matrix, biases: BiasModel(fitting: matrix), provenance: Self.wide, snapshots: Set(budgets),
+                          snapshot: { snapshot($0, $1) })
         }
         let candidates = try GridSearch.run(grid, budgetKey: "iterations", train: train, validation: validation, folds: 0, seed: 1, fit: fit)
         XCTAssertEqual(runs, 3)
@@ -45,9 +49,9 @@ final class GridSearchTests: XCTestCase {
         XCTAssertEqual(candidates.map(\.metrics.rmse), candidates.map(\.metrics.rmse).sorted())
 
         // The 3-iteration score from the shared run equals a separate 3-iteration run.
-        var settings = ModelKind.Settings(parameters: ["rank": 3, "reg": 0.01, "iterations": 3], threads: 2)
-        settings.scale = RatingScale(minimum: -100, maximum: 100, step: 0.5)
-        let separate = try ModelKind.als.fit(train, biases: BiasModel(fitting: train), settings: settings)
+        var c = try ModelKind.als.defaults.setting(["rank": 3, "reg": 0.01, "iterations": 3])
+        c.threads = 2
+        let separate = try c.fit(train, biases: BiasModel(fitting: train), provenance: Self.wide)
         let shared = try XCTUnwrap(candidates.first { $0.parameters == ["rank": 3, "reg": 0.01, "iterations": 3] })
         XCTAssertEqual(shared.metrics.rmse, try XCTUnwrap(Evaluation.metrics(separate, on: validation, trainedOn: train)).rmse, accuracy: 1e-12)
         _ = test
@@ -58,12 +62,12 @@ final class GridSearchTests: XCTestCase {
     /// changes nothing, while changing the validation part does change scores.
     func testTheTestPartCannotInfluenceTheChoice() throws {
         let (train, validation, _) = planted(seed: 6)
-        let grid = try ParameterGrid("rank=2,4;iterations=3", keys: ModelKind.als.gridKeys)
+        let grid = try ParameterGrid("rank=2,4;iterations=3", varying: ModelKind.als.defaults)
         let fit: GridSearch.Fit = { params, budgets, matrix, snapshot in
-            var settings = ModelKind.Settings(parameters: params.merging(["iterations": 3]) { $1 }, threads: 1)
-            settings.scale = RatingScale(minimum: -100, maximum: 100, step: 0.5)
-            _ = try ModelKind.als.fit(matrix, biases: BiasModel(fitting: matrix), settings: settings,
-                                      snapshots: Set(budgets), snapshot: { snapshot($0, $1) })
+            var c = try ModelKind.als.defaults.setting(params.merging(["iterations": 3]) { $1 })
+            c.threads = 1
+            _ = try c.fit(matrix, biases: BiasModel(fitting: matrix), provenance: Self.wide, snapshots: Set(budgets),
+                          snapshot: { snapshot($0, $1) })
         }
         let a = try GridSearch.run(grid, budgetKey: "iterations", train: train, validation: validation, folds: 0, seed: 1, fit: fit)
         let b = try GridSearch.run(grid, budgetKey: "iterations", train: train, validation: validation, folds: 0, seed: 1, fit: fit)

@@ -148,7 +148,7 @@ final class EvaluateReportCLITests: DatabaseTestCase {
 
         // Grid heatmap: rank × reg, each cell the best validation RMSE over the iteration counts.
         let cells = try rows("""
-            SELECT (params->>'rank')::float8, (params->>'reg')::float8, min((metrics->'validation'->>'rmse')::float8)
+            SELECT (params->>'rank')::float8, (params->>'regularization')::float8, min((metrics->'validation'->>'rmse')::float8)
             FROM model_runs WHERE grid_id = '\(try XCTUnwrap(grid["grid_id"] as? String))' AND path IS NULL
             GROUP BY 1, 2 ORDER BY 1, 2
             """)

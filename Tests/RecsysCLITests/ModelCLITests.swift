@@ -75,10 +75,10 @@ final class ModelCLITests: XCTestCase {
     /// model's own error: the noise and the rounding to whole stars).
     func testALSAtThePlantedRankIsWithinThreePercentOfTheOracle() throws {
         let shared = try XCTUnwrap(Self.shared)
-        let oracle = try XCTUnwrap(shared.truth["oracleRMSEProbe"] as? Double)
+        let oracle = try XCTUnwrap(shared.truth["oracle_rmse_probe"] as? Double)
         let metrics = try XCTUnwrap(shared.train["metrics"] as? [String: Any])
         let rmse = try XCTUnwrap(metrics["rmse"] as? Double)
-        XCTAssertEqual(metrics["n"] as? Int, shared.truth["probeRatings"] as? Int, "the test part is exactly the probe ratings")
+        XCTAssertEqual(metrics["n"] as? Int, shared.truth["probe_ratings"] as? Int, "the test part is exactly the probe ratings")
         XCTAssertLessThanOrEqual(rmse, 1.03 * oracle, "ALS test RMSE \(rmse) vs oracle \(oracle)")
         XCTAssertGreaterThan(rmse, 0.95 * oracle, "better than the planted model itself would be suspicious")
         XCTAssertEqual(metrics["fallbacks"] as? Int, 0)
@@ -119,7 +119,7 @@ final class ModelCLITests: XCTestCase {
         XCTAssertLessThan(bias, mean)
         XCTAssertEqual(als, (Self.shared!.train["metrics"] as? [String: Any])?["rmse"] as? Double)
         let n = Set(rows.compactMap { $0["n"] as? Int })
-        XCTAssertEqual(n, [Self.shared!.truth["probeRatings"] as! Int])
+        XCTAssertEqual(n, [Self.shared!.truth["probe_ratings"] as! Int])
         // The global-mean baseline by hand: the train mean against the probe ratings.
         let exact = try db.execute("""
             WITH probe AS (SELECT customer_key, movie_key FROM feature_split_pair

@@ -1,3 +1,4 @@
+import Runtime
 import Features
 import Foundation
 import Models
@@ -71,12 +72,16 @@ final class RecommendPolicyTests: XCTestCase {
     }
 
     func testFoldInUsesTheModelsRegularization() {
-        XCTAssertEqual(Recommender.foldInRegularization(#"{"regularization": 0.1}"#), 0.1)
-        XCTAssertEqual(Recommender.foldInRegularization("{}"), ALSConfiguration().regularization)
+        var als = ALSConfiguration()
+        als.regularization = 0.1
+        XCTAssertEqual(Recommender.foldInRegularization(kind: "als", parameters: als.json), 0.1)
+        XCTAssertEqual(Recommender.foldInRegularization(kind: "sgd", parameters: SGDConfiguration().json), 0.02)
+        XCTAssertEqual(Recommender.foldInRegularization(kind: "svd", parameters: SVDConfiguration().json), ALSConfiguration().regularization)
+        XCTAssertEqual(Recommender.foldInRegularization(kind: "als", parameters: "{}"), ALSConfiguration().regularization)
     }
 
     func testTheOneJSONFormIsSortedSnakeCaseWithANewline() throws {
-        let text = String(decoding: try jsonDocument(try list(100, [])), as: UTF8.self)
+        let text = String(decoding: try JSON.document(try list(100, [])), as: UTF8.self)
         XCTAssertTrue(text.hasPrefix("{\n  \"basis\" : \"model\",\n  \"customer_id\" : 100,"), text)
         XCTAssertTrue(text.hasSuffix("}\n"))
     }

@@ -119,7 +119,7 @@ case "sgd":
         // Two flops per factor for the dot product, four per factor for the two updates.
         let gflops = Double(matrix.count) * 6 * Double(rank) / epoch.seconds / 1e9
         print(String(format: "SGD rank %d epoch %d: %.1f s = %.3f epochs/s, %.1f M ratings/s, %.1f GFLOP/s = %.0f%% of dgemm, train RMSE %.4f",
-                     rank, epoch.epoch, epoch.seconds, 1 / epoch.seconds, Double(matrix.count) / epoch.seconds / 1e6,
+                     rank, epoch.iteration, epoch.seconds, 1 / epoch.seconds, Double(matrix.count) / epoch.seconds / 1e6,
                      gflops, 100 * gflops / dgemm, epoch.trainRMSE))
     }
     print(String(format: "SGD: %.3f epochs/s over %d epochs; peak memory %.2f GiB", Double(seconds.count) / seconds.reduce(0, +),

@@ -1,19 +1,19 @@
 import Foundation
 import Runtime
 
-/// The worker loops of this module: a fixed number of workers, each with its
+/// The worker loops of recsys: a fixed number of workers, each with its
 /// own scratch, pulling chunks of an index range from a shared counter, so
 /// that uneven chunks (the first movies of the co-rating count, the sources of
 /// a dense graph) still spread evenly over the cores.
-enum Parallel {
+public enum Parallel {
     /// The default worker count: one per core.
-    static var defaultThreads: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    public static var defaultThreads: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
     /// Calls `body(worker, range)` for consecutive chunks of `0..<count`, on
     /// `threads` workers. `makeScratch(worker)` runs once per worker, on it.
     /// Which worker gets which chunk varies from run to run: results must not
     /// depend on it (write per chunk or per index, reduce in index order).
-    static func forEachChunk<Scratch>(count: Int, chunkSize: Int, threads: Int,
+    public static func forEachChunk<Scratch>(count: Int, chunkSize: Int, threads: Int,
                                       makeScratch: (Int) -> Scratch,
                                       _ body: (inout Scratch, Range<Int>) -> Void) {
         guard count > 0 else { return }
@@ -37,13 +37,13 @@ enum Parallel {
     }
 
     /// `forEachChunk` without scratch.
-    static func forEachChunk(count: Int, chunkSize: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+    public static func forEachChunk(count: Int, chunkSize: Int, threads: Int, _ body: (Range<Int>) -> Void) {
         forEachChunk(count: count, chunkSize: chunkSize, threads: threads, makeScratch: { _ in () }) { _, range in body(range) }
     }
 
     /// Σ f(i) over 0..<count, summed per fixed chunk and the chunks in order:
     /// the same bits for any thread count.
-    static func sum(count: Int, threads: Int, _ f: (Int) -> Double) -> Double {
+    public static func sum(count: Int, threads: Int, _ f: (Int) -> Double) -> Double {
         let chunkSize = 4096
         let chunks = (count + chunkSize - 1) / chunkSize
         guard chunks > 0 else { return 0 }
@@ -62,39 +62,41 @@ enum Parallel {
     }
 }
 
-/// A shared chunk counter (a lock is cheap next to a chunk of work).
-/// Progress lines from long loops, at most one per `step` of the fraction done.
-final class ProgressTicker: @unchecked Sendable {
+/// A running count of work done, shared by parallel workers, told to a
+/// callback one call at a time: either every total (`report`), or a line each
+/// time another `step` of the whole is done (`lines`), quiet for the first
+/// second so that short runs say nothing.
+public final class ProgressTally: @unchecked Sendable {
     private let lock = NSLock()
-    private let report: ((String) -> Void)?
-    private let label: String
+    private var done = 0
     private let total: Int
     private let started = Date()
-    private var done = 0
-    private var nextReport: Double
+    private var nextLine: Double
+    private let step: Double
+    private let label: String
+    private let report: ((Int) -> Void)?
+    private let line: ((String) -> Void)?
 
-    init(_ label: String, total: Int, step: Double = 0.1, report: ((String) -> Void)?) {
-        self.label = label
-        self.total = max(1, total)
-        self.report = report
-        self.nextReport = step
-        self.step = step
+    /// Every new total goes to `report`.
+    public init(report: ((Int) -> Void)?) {
+        (self.report, self.line, total, step, nextLine, label) = (report, nil, 1, 1, 1, "")
     }
 
-    private let step: Double
+    /// "label: 30% (2.1 s)" at each `step` of `total` done.
+    public init(_ label: String, total: Int, step: Double = 0.1, lines: ((String) -> Void)?) {
+        (self.report, self.line, self.total, self.step, nextLine, self.label) = (nil, lines, max(1, total), step, step, label)
+    }
 
-    func advance(_ amount: Int) {
-        guard let report else { return }
-        lock.lock()
+    public func advance(_ amount: Int) {
+        guard report != nil || line != nil else { return }
+        lock.lock(); defer { lock.unlock() }
         done += amount
-        let fraction = Double(done) / Double(total)
-        var line: String?
-        // Short runs stay quiet: nothing before a second has passed.
-        if fraction >= nextReport && fraction < 1 && Date().timeIntervalSince(started) >= 1 {
-            while nextReport <= fraction { nextReport += step }
-            line = String(format: "%@: %.0f%% (%.1f s)", label, fraction * 100, Date().timeIntervalSince(started))
+        report?(done)
+        guard let line else { return }
+        let fraction = Double(done) / Double(total), elapsed = Date().timeIntervalSince(started)
+        if fraction >= nextLine && fraction < 1 && elapsed >= 1 {
+            while nextLine <= fraction { nextLine += step }
+            line(String(format: "%@: %.0f%% (%.1f s)", label, fraction * 100, elapsed))
         }
-        lock.unlock()
-        if let line { report(line) }
     }
 }

@@ -1,0 +1,34 @@
+import Features
+
+/// The trainers recsys offers. Each kind's configuration type holds its
+/// defaults and its valid ranges; this names the kind and its grid keys.
+public enum ModelKind: String, Sendable, Codable, CaseIterable {
+    case als, svd, sgd
+
+    /// The configuration with every default.
+    public var defaults: ModelConfiguration {
+        switch self {
+        case .als: return .als(ALSConfiguration())
+        case .svd: return .svd(SVDConfiguration())
+        case .sgd: return .sgd(SGDConfiguration())
+        }
+    }
+
+    /// The keys a grid (and `ModelConfiguration.set`) accepts, sorted.
+    public var gridKeys: [String] {
+        switch self {
+        case .als: return ["iterations", "rank", "reg"]
+        case .svd: return ["oversampling", "power", "rank"]
+        case .sgd: return ["epochs", "lr", "rank", "reg"]
+        }
+    }
+
+    /// The key whose values are scored from one run (iterations, epochs), if any.
+    public var budgetKey: String? {
+        switch self {
+        case .als: return "iterations"
+        case .svd: return nil
+        case .sgd: return "epochs"
+        }
+    }
+}
