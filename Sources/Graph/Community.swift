@@ -296,3 +296,17 @@ extension SeededGenerator {
     /// A uniform draw from [0, 1).
     mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
+
+/// A community detection algorithm: one seeded pass (`pass`), repeated over
+/// the configured restarts, keeping the partition of highest modularity.
+public protocol CommunityDetector: Sendable {
+    var configuration: CommunityConfiguration { get }
+    func pass(_ graph: WeightedGraph, seed: UInt64, progress: ((String) -> Void)?) -> Partition
+}
+
+extension CommunityDetector {
+    public func run(_ graph: WeightedGraph, progress: ((String) -> Void)? = nil) throws -> Partition {
+        try configuration.validate()
+        return configuration.bestOfRestarts { seed in pass(graph, seed: seed, progress: progress) }
+    }
+}

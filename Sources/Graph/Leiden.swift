@@ -27,20 +27,15 @@ import Foundation
 /// As a safeguard the result is checked: a disconnected community would be
 /// split into its pieces (which raises modularity) and counted in
 /// `Partition.splitCommunities` — the tests require that count to be 0.
-public struct Leiden: Sendable {
+public struct Leiden: CommunityDetector {
     public let configuration: CommunityConfiguration
 
     public init(_ configuration: CommunityConfiguration = .init()) {
         self.configuration = configuration
     }
 
-    public func run(_ graph: WeightedGraph, progress: ((String) -> Void)? = nil) throws -> Partition {
-        try configuration.validate()
-        return configuration.bestOfRestarts { seed in iterate(graph, seed: seed, progress: progress) }
-    }
-
     /// Iterations from the previous partition until one stops improving.
-    func iterate(_ graph: WeightedGraph, seed: UInt64, progress: ((String) -> Void)?) -> Partition {
+    public func pass(_ graph: WeightedGraph, seed: UInt64, progress: ((String) -> Void)?) -> Partition {
         let n = graph.nodeCount
         let gamma = configuration.resolution
         var labels = (0..<Int32(n)).map { $0 }

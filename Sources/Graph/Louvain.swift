@@ -17,19 +17,14 @@ import Foundation
 /// tie rule (the first strictly better community, in neighbour order) this
 /// follows. Louvain can leave a community internally disconnected (Traag et
 /// al. 2019, Fig. 2); `Leiden` cannot.
-public struct Louvain: Sendable {
+public struct Louvain: CommunityDetector {
     public let configuration: CommunityConfiguration
 
     public init(_ configuration: CommunityConfiguration = .init()) {
         self.configuration = configuration
     }
 
-    public func run(_ graph: WeightedGraph, progress: ((String) -> Void)? = nil) throws -> Partition {
-        try configuration.validate()
-        return configuration.bestOfRestarts { seed in once(graph, seed: seed, progress: progress) }
-    }
-
-    func once(_ graph: WeightedGraph, seed: UInt64, progress: ((String) -> Void)?) -> Partition {
+    public func pass(_ graph: WeightedGraph, seed: UInt64, progress: ((String) -> Void)?) -> Partition {
         let n = graph.nodeCount
         let gamma = configuration.resolution
         var membership = (0..<Int32(n)).map { $0 }

@@ -322,3 +322,13 @@ public final class CopyWriter {
         }
     }
 }
+
+/// The PostgreSQL error codes recsys acts on (Appendix A of the manual).
+public enum SQLState {
+    /// unique_violation: a row with this key is already stored.
+    public static let uniqueViolation = "23505"
+    /// insufficient_privilege.
+    public static let insufficientPrivilege = "42501"
+    /// duplicate_database: CREATE DATABASE found it there already.
+    public static let duplicateDatabase = "42P04"
+}

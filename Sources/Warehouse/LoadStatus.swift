@@ -29,7 +29,7 @@ public struct LoadStatus: Codable, Sendable {
 
     public static func read(_ connection: Connection) throws -> LoadStatus {
         try Database.migrate(connection)
-        let snapshot = try Warehouse.snapshot(connection)
+        let snapshot = try LoadBookkeeping.snapshot(connection)
         let run = try connection.execute("""
             SELECT format, source_dir, data_version, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                    to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') FROM etl_run
@@ -45,6 +45,6 @@ public struct LoadStatus: Codable, Sendable {
         let state = snapshot.run == nil ? "empty" : (snapshot.run!.finished ? "complete" : "in_progress")
         return LoadStatus(state: state, format: run?[0], sourceDir: run?[1], dataVersion: run?[2], startedAt: run?[3],
                           finishedAt: run?[4], stages: stages, tables: snapshot.counts,
-                          rejects: try Warehouse.rejectCount(connection), loadRunning: locked)
+                          rejects: try LoadBookkeeping.rejectCount(connection), loadRunning: locked)
     }
 }

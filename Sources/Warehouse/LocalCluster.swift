@@ -291,7 +291,7 @@ public struct LocalCluster: Sendable {
         if exists.count == 0 {
             do {
                 try connection.execute("CREATE DATABASE \(databaseName)")
-            } catch let error as WarehouseError where error.sqlState == "42P04" {
+            } catch let error as WarehouseError where error.sqlState == SQLState.duplicateDatabase {
                 // created by a concurrent start; fine
             }
         }

@@ -96,7 +96,7 @@ final class StarSchemaWriter {
             DROP INDEX IF EXISTS fact_ratings_customer_idx;
             DROP INDEX IF EXISTS fact_ratings_pkey;
             """)
-        let checkpoints = try Warehouse.checkpoints(connection).filter { $0.stage == .factRatings }
+        let checkpoints = try LoadBookkeeping.checkpoints(connection).filter { $0.stage == .factRatings }
         let already = checkpoints.reduce(0) { $0 + $1.rows }
         progress.begin(LoadStage.factRatings.rawValue, total: catalog.totalRatings, alreadyDone: already)
         var written = 0
@@ -155,7 +155,7 @@ final class StarSchemaWriter {
                 if needPrimaryIndex {
                     do {
                         try connection.execute("CREATE UNIQUE INDEX fact_ratings_pkey ON fact_ratings (movie_key, customer_key)")
-                    } catch let error as WarehouseError where error.sqlState == "23505" {
+                    } catch let error as WarehouseError where error.sqlState == SQLState.uniqueViolation {
                         first = WarehouseError(.database, "fact_ratings holds a customer–movie pair twice, so its primary key cannot be built: \(error.detail ?? "")",
                                                hint: "the scan refuses duplicates, so rows were added outside recsys load; `recsys load --fresh` reloads from the files")
                     } catch { first = error }
@@ -210,7 +210,7 @@ final class StarSchemaWriter {
         // load. Needs superuser or pg_checkpoint; a configured database may refuse.
         do {
             try timed("checkpoint") { try connection.execute("CHECKPOINT") }
-        } catch let error as WarehouseError where error.sqlState == "42501" {
+        } catch let error as WarehouseError where error.sqlState == SQLState.insufficientPrivilege {
             logger.info("post_processing: no CHECKPOINT (this role may not run one); the server's own checkpoints will write the data")
         }
         try connection.execute("UPDATE etl_checkpoint SET done = true, seconds = $1, updated_at = now() WHERE stage = $2",

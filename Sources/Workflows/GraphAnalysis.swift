@@ -137,8 +137,8 @@ public enum GraphAnalysis {
             var configuration = CommunityConfiguration(resolution: resolution, seed: seed)
             configuration.restarts = restarts
             partition = try timed("communities") {
-                algorithm == .louvain ? try Louvain(configuration).run(graph, progress: log)
-                                      : try Leiden(configuration).run(graph, progress: log)
+                let detector: any CommunityDetector = algorithm == .louvain ? Louvain(configuration) : Leiden(configuration)
+                return try detector.run(graph, progress: log)
             }
             if let partition {
                 log(String(format: "%@: modularity %.6f, %d communities", algorithm.rawValue, partition.modularity, partition.count))
