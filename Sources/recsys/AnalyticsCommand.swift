@@ -21,11 +21,10 @@ struct AnalyticsCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Write report.html, report.md, charts/ and analytics.json into this folder.", valueName: "dir"))
     var out: String?
-    @Flag(help: "Print every figure as one JSON document on stdout.") var json = false
     @Option(help: "Best-rated counts only movies with at least this many ratings.") var minRatings: Int = 100
     @Option(help: "Length of the most-rated and best-rated lists.") var top: Int = 10
     @Flag(help: "Refresh the materialized views first (the load already does, after post-processing).") var refresh = false
-    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var db: WarehouseOptions
 
     func validate() throws {
         if top < 1 { throw ValidationError("--top must be at least 1") }
@@ -41,7 +40,7 @@ struct AnalyticsCommand: ParsableCommand {
             let files = try AnalyticsPage.page(report).write(to: directory, json: try JSON.document(report), jsonName: "analytics.json")
             logger.info("wrote \(files.count) files to \(directory.path): report.html, report.md, analytics.json, charts/")
         }
-        if json { return try printJSON(report) }
+        if db.json { return try printJSON(report) }
         if out == nil { try say(AnalyticsPage.summary(report)) }
     }
 }

@@ -19,9 +19,7 @@ struct CheckCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("The last load may be at most this many days old.", valueName: "days"))
     var maxAgeDays: Double = 30
-    @Flag(help: "Print one JSON document on stdout: {passed, failed, results: [{name, passed, observed, expected, detail}], timings}.")
-    var json = false
-    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var db: WarehouseOptions
 
     func validate() throws {
         if !(maxAgeDays >= 0) { throw ValidationError("--max-age-days must be 0 or more") }
@@ -30,7 +28,7 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let connection = try db.open().connect()
         let report = try DataQuality.run(connection, configuration: CheckConfiguration(maxAgeDays: maxAgeDays))
-        if json { try printJSON(report) } else { try say(report.text) }
+        if db.json { try printJSON(report) } else { try say(report.text) }
         if !report.passed { throw CheckFailure(report: report) }
     }
 }

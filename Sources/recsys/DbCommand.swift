@@ -33,8 +33,7 @@ struct DbCommand: ParsableCommand {
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Say whether the managed cluster exists and runs, and which database commands will use.")
-        @Flag(help: "Print one JSON document on stdout.") var json = false
-        @OptionGroup var db: DatabaseOptions
+        @OptionGroup var db: WarehouseOptions
 
         struct Output: Encodable {
             var target: String
@@ -53,7 +52,7 @@ struct DbCommand: ParsableCommand {
             let output = Output(target: database.target.displayName, managed: managed, initialized: status.initialized,
                                 running: status.running, pid: status.pid, dataDirectory: status.dataDirectory,
                                 socketDirectory: status.socketDirectory)
-            if json { return try printJSON(output) }
+            if db.json { return try printJSON(output) }
             try say("commands use: \(output.target)")
             try say("managed cluster: \(status.initialized ? (status.running ? "running (pid \(status.pid.map(String.init) ?? "?"))" : "stopped") : "not created yet")")
             try say("  data:   \(status.dataDirectory)")

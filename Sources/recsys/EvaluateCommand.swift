@@ -36,8 +36,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Ranking: length of each customer's list.") var k: Int = 10
     @Option(help: "Ranking: a test rating at least this counts as relevant.") var relevant: Double = 4
     @Option(help: "Worker threads for the ranking lists. Default: all cores.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-    @Flag(help: "Print one JSON document on stdout: a list of {name, rmse, mae, mape, mse, n, fallbacks}.") var json = false
-    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var db: WarehouseOptions
 
     func validate() throws {
         if k < 1 { throw ValidationError("--k must be at least 1") }
@@ -63,7 +62,7 @@ struct EvaluateCommand: ParsableCommand {
             logger.info("wrote \(files.count) files to \(directory.path): report.html, report.md, metrics.json, charts/")
         }
         let rows = outcome.rows
-        if json { return try printJSON(rows) }
+        if db.json { return try printJSON(rows) }
         let ranked = request.detailed || ranking
         var header = ["model", "RMSE", "MAE", "MAPE %", "MSE", "ratings", "fallbacks"]
         if ranked { header += ["P@\(k)", "R@\(k)", "NDCG@\(k)", "coverage"] }

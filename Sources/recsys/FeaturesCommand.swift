@@ -47,8 +47,7 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "Share of ratings held out for testing (random, temporal).") var testFraction: Double = 0.1
     @Option(help: "Share of the non-test ratings held out for tuning.") var validationFraction: Double = 0.05
     @Option(help: "Seed of the random and validation assignment.") var seed: UInt64 = 42
-    @Flag(help: "Print one JSON document on stdout.") var json = false
-    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var db: WarehouseOptions
 
     func validate() throws {
         guard testFraction > 0, testFraction < 1 else { throw ValidationError("--test-fraction must be between 0 and 1") }
@@ -62,7 +61,7 @@ struct FeaturesCommand: ParsableCommand {
 
     func run() throws {
         let summary = try FeatureBuilding.run(definition, database: db.open(), logger: Logger(label: "recsys.features"))
-        if json { return try printJSON(summary) }
+        if db.json { return try printJSON(summary) }
         try say(summary.text)
     }
 }

@@ -76,10 +76,9 @@ struct GraphCommand: ParsableCommand {
                                discussion: "Left out: one per core.")) var threads: Int?
     @Option(help: "Communities and leaders to print.") var show: Int = 10
     @Flag(help: "Print only: write nothing to the warehouse (with --edges, no database is needed).") var noStore = false
-    @Flag(help: "Print one JSON document on stdout.") var json = false
     @Option(help: ArgumentHelp("Write report.html, report.md, charts/ and graph.json into this folder.", valueName: "dir"))
     var out: String?
-    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var db: WarehouseOptions
 
     func validate() throws {
         if edges != nil {
@@ -135,7 +134,7 @@ struct GraphCommand: ParsableCommand {
             let files = try GraphReportPage.page(report).write(to: directory, json: try JSON.document(report), jsonName: "graph.json")
             logger.info("wrote \(files.count) files to \(directory.path): report.html, report.md, graph.json, charts/")
         }
-        if json { return try printJSON(report) }
+        if db.json { return try printJSON(report) }
         try say(report.text)
     }
 }

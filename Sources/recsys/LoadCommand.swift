@@ -31,9 +31,8 @@ struct LoadCommand: ParsableCommand {
     @Flag(help: "Delete everything the warehouse holds, then load from scratch.") var fresh = false
     @Option(help: "Skip up to N bad lines into the etl_rejects table instead of stopping at the first.") var maxRejects: Int = 0
     @Flag(help: "Report each stage's state and row counts instead of loading.") var status = false
-    @Flag(help: "Print one JSON document on stdout (the load report, or the status with --status).") var json = false
     @Flag(help: "Do not run `recsys check` after a load that wrote data (two passes over the facts).") var skipCheck = false
-    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var db: WarehouseOptions
     @Option(help: .hidden) var batchRows: Int = 2_000_000
     @Option(help: .hidden) var batchPauseMs: Int = 0
 
@@ -58,7 +57,7 @@ struct LoadCommand: ParsableCommand {
         options.batchRows = batchRows
         options.batchPauseMilliseconds = batchPauseMs
         let report = try Loading.run(options, check: !skipCheck, database: database, logger: logger)
-        if json { try printJSON(report) } else {
+        if db.json { try printJSON(report) } else {
             try say(report.text(log: logURL))
             if let check = report.check { try say("\n" + check.text) }
         }
@@ -67,7 +66,7 @@ struct LoadCommand: ParsableCommand {
 
     private func showStatus(_ database: Database) throws {
         let status = try LoadStatus.read(database.connect())
-        if json { return try printJSON(status) }
+        if db.json { return try printJSON(status) }
         try say(status.text)
     }
 }

@@ -28,8 +28,7 @@ struct RecommendCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Model file (default: the newest saved model).", valueName: "path")) var model: String?
     @Flag(help: "Also recommend movies the customer has already rated.") var includeRated = false
     @Option(help: "Worker threads for --all. Default: all cores.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-    @Flag(help: "Print one JSON document on stdout.") var json = false
-    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var db: WarehouseOptions
 
     func validate() throws {
         if all == (customer != nil) { throw ValidationError("give either --customer ID or --all") }
@@ -45,11 +44,11 @@ struct RecommendCommand: ParsableCommand {
         if all {
             let report = try Recommender.all(file: file, connection: connection, home: database.home, top: top, includeRated: includeRated,
                                              threads: threads, logger: Logger(label: "recsys.recommend"))
-            if json { return try printJSON(report) }
+            if db.json { return try printJSON(report) }
             return try say("wrote \(ProgressReporter.count(report.rows)) rows to recommendations (run \(report.runId)): top-\(top) in \(String(format: "%.1f", report.topNSeconds)) s, COPY in \(String(format: "%.1f", report.copySeconds)) s")
         }
         let list = try Recommender.list(customer: customer!, file: file, connection: connection, top: top, includeRated: includeRated)
-        if json { return try printJSON(list) }
+        if db.json { return try printJSON(list) }
         let why: String
         switch list.basis {
         case .model: why = "from the model"

@@ -47,8 +47,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Grid search: key=v1,v2;key=… (see above).", valueName: "spec")) var grid: String?
     @Option(help: "With --grid: K-fold cross-validation inside the train part instead of the validation part.") var folds: Int = 0
     @Option(help: "Model file to write.") var out: String?
-    @Flag(help: "Print one JSON document on stdout.") var json = false
-    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var db: WarehouseOptions
 
     func validate() throws {
         if folds == 1 || folds < 0 || folds > 20 { throw ValidationError("--folds must be 2…20 (or left out)") }
@@ -71,10 +70,10 @@ struct TrainCommand: ParsableCommand {
                                       out: out.map { URL(fileURLWithPath: $0) })
         switch try Training.run(request, database: db.open(), logger: Logger(label: "recsys.train")) {
         case .single(let report):
-            if json { return try printJSON(report) }
+            if db.json { return try printJSON(report) }
             try say(report.text)
         case .grid(let report):
-            if json { return try printJSON(report) }
+            if db.json { return try printJSON(report) }
             try say(report.text)
         }
     }

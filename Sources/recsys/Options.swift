@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import Runtime
+import Warehouse
+
+/// `--database`, for the commands that talk to the warehouse.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "PostgreSQL URL or conninfo string.",
+        discussion: "Left out: RECSYS_DATABASE_URL, then libpq's PG* variables (and .env), then the managed local cluster.",
+        valueName: "url"))
+    var database: String?
+
+    func open() -> Database {
+        Database(target: DatabaseTarget.resolve(option: database), home: RecsysHome())
+    }
+}
+
+/// Prints one JSON document on stdout (`JSON.document`, the one JSON form).
+func printJSON<T: Encodable>(_ value: T) throws {
+    try Output.standardOutput(String(decoding: try JSON.document(value), as: UTF8.self))
+}
+
+/// Prints a line of results on stdout; a failed write (a full disk, a closed pipe) throws.
+func say(_ text: String) throws {
+    try Output.standardOutput(text + "\n")
+}
+
+
+/// `--database` and `--json`: the commands that read the warehouse and print a document.
+struct WarehouseOptions: ParsableArguments {
+    @OptionGroup var connection: DatabaseOptions
+    @Flag(help: "Print one JSON document on stdout (the command's document; see its discussion).") var json = false
+
+    func open() -> Database { connection.open() }
+}
