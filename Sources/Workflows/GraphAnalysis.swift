@@ -464,3 +464,30 @@ extension GraphReport {
 
 }
 
+extension GraphAnalysisRequest {
+    /// Checks the request as a whole; the messages name the CLI options.
+    public func validate() throws {
+        func fail(_ text: String) -> WorkflowError { WorkflowError(.badRequest, text) }
+        if edges != nil {
+            if network != nil { throw fail("--edges analyses a file; it cannot be combined with --network") }
+            if minCommon != nil || weight != nil || topK != nil || sampleCustomers != nil {
+                throw fail("--min-common, --weight, --top-k and --sample-customers shape co-rating networks; they do not apply to --edges")
+            }
+        }
+        if sampleCustomers != nil && (network ?? .movie) != .customer {
+            throw fail("--sample-customers applies to --network customer")
+        }
+        if let sampleCustomers, sampleCustomers < 1 { throw fail("--sample-customers must be at least 1") }
+        if let minCommon, minCommon < 1 { throw fail("--min-common must be at least 1") }
+        if let topK, topK < 1 { throw fail("--top-k must be at least 1") }
+        guard resolution > 0, resolution.isFinite else { throw fail("--resolution must be a positive number") }
+        guard restarts >= 1 else { throw fail("--restarts must be at least 1") }
+        guard damping > 0, damping < 1 else { throw fail("--damping must be between 0 and 1") }
+        guard tolerance > 0, tolerance.isFinite else { throw fail("--tolerance must be a positive number") }
+        guard maxIterations >= 1 else { throw fail("--max-iterations must be at least 1") }
+        guard exactLimit >= 0 else { throw fail("--exact-limit must be 0 or more") }
+        guard pivots >= 1 else { throw fail("--pivots must be at least 1") }
+        if let threads, threads < 1 { throw fail("--threads must be at least 1") }
+        guard show >= 1 else { throw fail("--show must be at least 1") }
+    }
+}

@@ -81,52 +81,20 @@ struct GraphCommand: ParsableCommand {
     @OptionGroup var db: WarehouseOptions
 
     func validate() throws {
-        if edges != nil {
-            if network != nil { throw ValidationError("--edges analyses a file; it cannot be combined with --network") }
-            if minCommon != nil || weight != nil || topK != nil || sampleCustomers != nil {
-                throw ValidationError("--min-common, --weight, --top-k and --sample-customers shape co-rating networks; they do not apply to --edges")
-            }
-        }
-        if sampleCustomers != nil && (network ?? .movie) != .customer {
-            throw ValidationError("--sample-customers applies to --network customer")
-        }
-        if let sampleCustomers, sampleCustomers < 1 { throw ValidationError("--sample-customers must be at least 1") }
-        if let minCommon, minCommon < 1 { throw ValidationError("--min-common must be at least 1") }
-        if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
-        guard resolution > 0, resolution.isFinite else { throw ValidationError("--resolution must be a positive number") }
-        guard restarts >= 1 else { throw ValidationError("--restarts must be at least 1") }
-        guard damping > 0, damping < 1 else { throw ValidationError("--damping must be between 0 and 1") }
-        guard tolerance > 0, tolerance.isFinite else { throw ValidationError("--tolerance must be a positive number") }
-        guard maxIterations >= 1 else { throw ValidationError("--max-iterations must be at least 1") }
-        guard exactLimit >= 0 else { throw ValidationError("--exact-limit must be 0 or more") }
-        guard pivots >= 1 else { throw ValidationError("--pivots must be at least 1") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        guard show >= 1 else { throw ValidationError("--show must be at least 1") }
+        do { try request.validate() } catch { throw ValidationError(String(describing: error)) }
+    }
+
+    var request: GraphAnalysisRequest {
+        var r = GraphAnalysisRequest()
+        (r.network, r.edges, r.sampleCustomers, r.minCommon) = (network, edges.map { URL(fileURLWithPath: $0) }, sampleCustomers, minCommon)
+        (r.weight, r.topK, r.algorithm, r.resolution, r.restarts, r.seed) = (weight, topK, algorithm, resolution, restarts, seed)
+        (r.centrality, r.damping, r.tolerance, r.maxIterations) = (centrality.kinds, damping, tolerance, maxIterations)
+        (r.exactLimit, r.pivots, r.distance, r.threads, r.show, r.noStore) = (exactLimit, pivots, distance, threads, show, noStore)
+        return r
     }
 
     func run() throws {
         if let out { try Report.prepare(out) }
-        var request = GraphAnalysisRequest()
-        request.network = network
-        request.edges = edges.map { URL(fileURLWithPath: $0) }
-        request.sampleCustomers = sampleCustomers
-        request.minCommon = minCommon
-        request.weight = weight
-        request.topK = topK
-        request.algorithm = algorithm
-        request.resolution = resolution
-        request.restarts = restarts
-        request.seed = seed
-        request.centrality = centrality.kinds
-        request.damping = damping
-        request.tolerance = tolerance
-        request.maxIterations = maxIterations
-        request.exactLimit = exactLimit
-        request.pivots = pivots
-        request.distance = distance
-        request.threads = threads
-        request.show = show
-        request.noStore = noStore
         let logger = Logger(label: "recsys.graph")
         let report = try GraphAnalysis.run(request, database: db.open(), logger: logger)
         if let out {
