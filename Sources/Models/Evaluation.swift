@@ -44,34 +44,24 @@ public enum Evaluation {
 
     /// RMSE of the clipped predictions on the training ratings themselves, in parallel over customers.
     public static func trainRMSE(_ model: FactorModel, on matrix: RatingMatrix, threads: Int) -> Double {
-        let chunk = 4096
-        let chunks = (matrix.customerCount + chunk - 1) / chunk
-        let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(chunks, 1))
-        defer { sums.deallocate() }
-        let next = ChunkCounter()
         let k = model.rank
-        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, chunks))) { _ in
-            while let c0 = next.take(below: chunks) {
-                var squared = 0.0
-                model.customerFactors.withUnsafeBufferPointer { p in
-                    model.movieFactors.withUnsafeBufferPointer { q in
-                        for c in (c0 * chunk)..<min(matrix.customerCount, (c0 + 1) * chunk) {
-                            let base = model.globalMean + Double(model.customerBias[c])
-                            for s in matrix.customerStart[c]..<matrix.customerStart[c + 1] {
-                                let m = Int(matrix.customerMovie[s])
-                                var dot: Float = 0
-                                for f in 0..<k { dot += p[c * k + f] * q[m * k + f] }
-                                let predicted = model.scale.clip(base + Double(model.movieBias[m]) + Double(dot))
-                                let error = Double(matrix.customerRating[s]) - predicted
-                                squared += error * error
-                            }
-                        }
+        // Parallel.sum adds fixed chunks in order: the same bits on any thread count.
+        let total = model.customerFactors.withUnsafeBufferPointer { p in
+            model.movieFactors.withUnsafeBufferPointer { q in
+                Parallel.sum(count: matrix.customerCount, threads: threads) { c in
+                    let base = model.globalMean + Double(model.customerBias[c])
+                    var squared = 0.0
+                    for s in matrix.customerStart[c]..<matrix.customerStart[c + 1] {
+                        let m = Int(matrix.customerMovie[s])
+                        var dot: Float = 0
+                        for f in 0..<k { dot += p[c * k + f] * q[m * k + f] }
+                        let error = Double(matrix.customerRating[s]) - model.scale.clip(base + Double(model.movieBias[m]) + Double(dot))
+                        squared += error * error
                     }
+                    return squared
                 }
-                sums[c0] = squared   // per chunk, summed in order below: the same bits on any thread count
             }
         }
-        let total = sums.reduce(0, +)
         return (total / Double(max(1, matrix.count))).squareRoot()
     }
 }
