@@ -1,12 +1,14 @@
 /// All ratings of one data version, held twice for the two directions the
 /// trainers sweep: CSR by customer (each customer's movies, ascending) and CSC
 /// by movie (each movie's customers, ascending). Indexes are dense and 0-based;
-/// `customerIDs` and `movieIDs` map them back to the source's ids.
+/// the `customers` and `movies` vocabularies map them to ids and warehouse keys.
 ///
 /// At Netflix scale (100.5M ratings) the two layouts take about 2 GB.
 public struct RatingMatrix: Sendable, Equatable {
-    public internal(set) var customerIDs: [Int64]
-    public internal(set) var movieIDs: [Int64]
+    public internal(set) var customers: Vocabulary
+    public internal(set) var movies: Vocabulary
+    public var customerIDs: [Int64] { customers.ids }
+    public var movieIDs: [Int64] { movies.ids }
 
     /// CSR: the ratings of customer `c` are at `customerStart[c] ..< customerStart[c + 1]`.
     public internal(set) var customerStart: [Int]
@@ -104,8 +106,8 @@ public struct RatingMatrix: Sendable, Equatable {
               customerStart.first == 0, customerStart.last == n, movieStart.first == 0, movieStart.last == n,
               customerRating.count == n, customerDay.count == n, movieCustomer.count == n, movieRating.count == n
         else { return nil }
-        self.customerIDs = customerIDs
-        self.movieIDs = movieIDs
+        self.customers = Vocabulary(ids: customerIDs)
+        self.movies = Vocabulary(ids: movieIDs)
         self.customerStart = customerStart
         self.customerMovie = customerMovie
         self.customerRating = customerRating

@@ -217,12 +217,12 @@ public final class ModelFile: @unchecked Sendable {
     /// The dense index of source customer id `id`, or nil when the model has no such customer.
     /// O(log n) when the ids ascend (as the warehouse's dense keys do), else a linear scan.
     public func customerIndex(of id: Int64) -> Int? {
-        Self.index(of: id, in: customerIDs, ascending: customerIDsAscend)
+        Vocabulary.index(of: id, in: customerIDs, ascending: customerIDsAscend)
     }
 
     /// The dense index of source movie id `id`, or nil when the model has no such movie.
     public func movieIndex(of id: Int64) -> Int? {
-        Self.index(of: id, in: movieIDs, ascending: movieIDsAscend)
+        Vocabulary.index(of: id, in: movieIDs, ascending: movieIDsAscend)
     }
 
     /// What the header of the file at `url` says about its run, read without
@@ -250,16 +250,6 @@ public final class ModelFile: @unchecked Sendable {
                     customerBias: Array(customerBias), movieBias: Array(movieBias), rank: rank,
                     customerFactors: Array(customerFactors), movieFactors: Array(movieFactors),
                     customerTrainCount: Array(customerTrainCount))
-    }
-
-    private static func index(of id: Int64, in ids: UnsafeBufferPointer<Int64>, ascending: Bool) -> Int? {
-        guard ascending else { return ids.firstIndex(of: id) }
-        var low = 0, high = ids.count
-        while low < high {
-            let middle = (low + high) / 2
-            if ids[middle] < id { low = middle + 1 } else { high = middle }
-        }
-        return low < ids.count && ids[low] == id ? low : nil
     }
 
     // MARK: Writing
@@ -297,8 +287,8 @@ public final class ModelFile: @unchecked Sendable {
             end = Layout.aligned(end + length)
         }
         let fileLength = end
-        func ascend(_ ids: [Int64]) -> Bool { zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 } }
-        let flags = (ascend(model.customerIDs) ? Layout.customerIDsAscendFlag : 0) | (ascend(model.movieIDs) ? Layout.movieIDsAscendFlag : 0)
+        let flags = (Vocabulary.strictlyAscending(model.customerIDs) ? Layout.customerIDsAscendFlag : 0)
+            | (Vocabulary.strictlyAscending(model.movieIDs) ? Layout.movieIDsAscendFlag : 0)
 
         do {
             try AtomicFile.write(to: url, size: fileLength, afterRename: afterRename) { file in
@@ -554,7 +544,7 @@ public final class ModelFile: @unchecked Sendable {
                 // The "ids ascend" flags steer binary search: a false one would make lookups miss.
                 for (section, flagged, name) in [(Section.customerIDs, customerIDsAscend, "customer"), (.movieIDs, movieIDsAscend, "movie")] where flagged {
                     let ids = UnsafeRawBufferPointer(rebasing: bytes[sections[section.rawValue]]).bindMemory(to: Int64.self)
-                    for i in ids.indices.dropFirst() where ids[i - 1] >= ids[i] {
+                    if let i = Vocabulary.firstOutOfOrder(ids) {
                         throw corrupt("the \(name) ids are flagged ascending, but id \(ids[i]) follows \(ids[i - 1])")
                     }
                 }

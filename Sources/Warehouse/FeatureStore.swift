@@ -85,7 +85,7 @@ public enum FeatureStore {
             if definition.kind == .probe || definition.kind == .file {
                 _ = try connection.copyIn("COPY feature_split_pair (split_id, customer_key, movie_key) FROM STDIN") { out in
                     for i in 0..<split.test.count {
-                        try out.write("\(id)\t\(split.test.customer[i] + 1)\t\(split.test.movie[i] + 1)\n")
+                        try out.write("\(id)\t\(Vocabulary.key(ofIndex: Int(split.test.customer[i])))\t\(Vocabulary.key(ofIndex: Int(split.test.movie[i])))\n")
                     }
                 }
             }
@@ -94,12 +94,12 @@ public enum FeatureStore {
             _ = try connection.execute("DELETE FROM feature_movie_bias")
             _ = try connection.copyIn("COPY feature_customer_bias (split_id, customer_key, bias, ratings) FROM STDIN") { out in
                 for c in 0..<split.train.customerCount {
-                    try out.write("\(id)\t\(c + 1)\t\(biases.customerBias[c])\t\(split.train.customerStart[c + 1] - split.train.customerStart[c])\n")
+                    try out.write("\(id)\t\(Vocabulary.key(ofIndex: c))\t\(biases.customerBias[c])\t\(split.train.customerStart[c + 1] - split.train.customerStart[c])\n")
                 }
             }
             _ = try connection.copyIn("COPY feature_movie_bias (split_id, movie_key, bias, ratings) FROM STDIN") { out in
                 for m in 0..<split.train.movieCount {
-                    try out.write("\(id)\t\(m + 1)\t\(biases.movieBias[m])\t\(split.train.movieStart[m + 1] - split.train.movieStart[m])\n")
+                    try out.write("\(id)\t\(Vocabulary.key(ofIndex: m))\t\(biases.movieBias[m])\t\(split.train.movieStart[m + 1] - split.train.movieStart[m])\n")
                 }
             }
             return id
@@ -129,7 +129,7 @@ public enum FeatureStore {
             try connection.copyOut("COPY (SELECT customer_key, movie_key FROM feature_split_pair WHERE split_id = \(stored.id)) TO STDOUT") { row in
                 let fields = TextRow.fields(row)
                 guard fields.count == 2, let c = Int32(fields[0]), let m = Int32(fields[1]) else { return }
-                pairs.append((c - 1, m - 1))
+                pairs.append((Int32(Vocabulary.index(ofKey: c)), Int32(Vocabulary.index(ofKey: m))))
             }
         }
         let parts = try Splitter.assign(matrix, stored.definition, testPairs: pairs)
@@ -147,15 +147,15 @@ public enum FeatureStore {
         var customerRows = 0, movieRows = 0
         try connection.copyOut("COPY (SELECT customer_key, bias FROM feature_customer_bias WHERE split_id = \(stored.id)) TO STDOUT") { row in
             let fields = TextRow.fields(row)
-            if fields.count == 2, let key = Int(fields[0]), key >= 1, key <= customerBias.count, let bias = Double(fields[1]) {
-                customerBias[key - 1] = bias
+            if fields.count == 2, let key = Int(fields[0]), let c = Vocabulary.index(ofKey: key, count: customerBias.count), let bias = Double(fields[1]) {
+                customerBias[c] = bias
                 customerRows += 1
             }
         }
         try connection.copyOut("COPY (SELECT movie_key, bias FROM feature_movie_bias WHERE split_id = \(stored.id)) TO STDOUT") { row in
             let fields = TextRow.fields(row)
-            if fields.count == 2, let key = Int(fields[0]), key >= 1, key <= movieBias.count, let bias = Double(fields[1]) {
-                movieBias[key - 1] = bias
+            if fields.count == 2, let key = Int(fields[0]), let m = Vocabulary.index(ofKey: key, count: movieBias.count), let bias = Double(fields[1]) {
+                movieBias[m] = bias
                 movieRows += 1
             }
         }
@@ -230,8 +230,6 @@ enum TestPairs {
 
     static func read(_ url: URL, format: Format, matrix: RatingMatrix) throws -> [(customer: Int32, movie: Int32)] {
         let file = try MappedFile(url)
-        let customers = Dictionary(uniqueKeysWithValues: matrix.customerIDs.enumerated().map { ($1, Int32($0)) })
-        let movies = Dictionary(uniqueKeysWithValues: matrix.movieIDs.enumerated().map { ($1, Int32($0)) })
         var pairs: [(customer: Int32, movie: Int32)] = []
         var movie: Int32? = nil
         var movieLine = ""
@@ -246,8 +244,8 @@ enum TestPairs {
             case .probe:
                 if text.hasSuffix(":") {
                     guard let id = Int64(text.dropLast()) else { throw fail(number, "a movie line must be `MovieID:`", line) }
-                    guard let m = movies[id] else { throw fail(number, "movie \(id) is not in the warehouse", line) }
-                    movie = m
+                    guard let m = matrix.movies.index(of: id) else { throw fail(number, "movie \(id) is not in the warehouse", line) }
+                    movie = Int32(m)
                     movieLine = String(id)
                     return true
                 }
@@ -261,19 +259,19 @@ enum TestPairs {
                     throw fail(number, "the movie id `\(fields[1])` is not an integer", line)
                 }
                 if Int64(fields[0].trimmingCharacters(in: .whitespaces)) == nil, number == 1 { return true }
-                guard let m = movies[id] else { throw fail(number, "movie \(id) is not in the warehouse", line) }
-                movie = m
+                guard let m = matrix.movies.index(of: id) else { throw fail(number, "movie \(id) is not in the warehouse", line) }
+                movie = Int32(m)
                 movieLine = String(id)
                 customerText = Substring(fields[0].trimmingCharacters(in: .whitespaces))
             }
             guard let id = Int64(customerText) else { throw fail(number, "the customer id `\(customerText)` is not an integer", line) }
-            guard let c = customers[id] else { throw fail(number, "customer \(id) is not in the warehouse", line) }
+            guard let c = matrix.customers.index(of: id) else { throw fail(number, "customer \(id) is not in the warehouse", line) }
             let rated = matrix.ratings(ofCustomer: Int(c)).movies
             guard rated.contains(movie!) else {
                 throw fail(number, "customer \(id) has no rating of movie \(movieLine)", line,
                            hint: "test pairs must be ratings of the loaded data")
             }
-            pairs.append((c, movie!))
+            pairs.append((Int32(c), movie!))
             return true
         }
         guard !pairs.isEmpty else { throw InputError(file: url.path, line: 0, problem: "the file lists no test pairs") }

@@ -43,11 +43,11 @@ public enum RatingExport {
         return (matrix, version, false)
     }
 
-    /// Reads fact_ratings with one binary COPY. Keys are dense 1…n, so index = key − 1.
+    /// Reads fact_ratings with one binary COPY. Keys are dense, so each row's index is `Vocabulary.index(ofKey:)`.
     static func export(_ connection: Connection) throws -> RatingMatrix {
         func ids(_ sql: String) throws -> [Int64] {
             try connection.execute(sql).rows.enumerated().map { i, row in
-                guard Int(row[0] ?? "") == i + 1, let id = Int64(row[1] ?? "") else {
+                guard let key = Int(row[0] ?? ""), Vocabulary.index(ofKey: key) == i, let id = Int64(row[1] ?? "") else {
                     throw WarehouseError(.database, "surrogate keys are not dense 1…n (\(sql))",
                                          hint: "the warehouse was changed outside recsys load; `recsys load --fresh` rebuilds it")
                 }
@@ -86,7 +86,7 @@ public enum RatingExport {
             // Each field: length (4) then 4 bytes; rating is float4.
             let movie = int32(p + 6), customer = int32(p + 14), dateKey = int32(p + 22)
             let rating = Float(bitPattern: UInt32(bitPattern: int32(p + 30)))
-            guard customer >= 1, customer <= customerIDs.count, movie >= 1, movie <= movieIDs.count else {
+            guard let c = Vocabulary.index(ofKey: customer, count: customerIDs.count), let m = Vocabulary.index(ofKey: movie, count: movieIDs.count) else {
                 throw WarehouseError(.database, "fact_ratings references key \(customer)/\(movie) outside the dimensions")
             }
             guard movie > lastMovie || (movie == lastMovie && customer > lastCustomer) else {
@@ -94,8 +94,8 @@ public enum RatingExport {
             }
             lastMovie = movie
             lastCustomer = customer
-            movieStart[Int(movie)] += 1   // counts, shifted by one; summed below
-            movieCustomer.append(customer - 1)
+            movieStart[m + 1] += 1   // counts, shifted by one; summed below
+            movieCustomer.append(Int32(c))
             movieRating.append(rating)
             movieDay.append(Int32(CivilDate(key: dateKey).daysSinceEpoch))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Features
 
 /// Maps source ids (Int64, possibly sparse) to dense indexes in order of first
 /// insertion. Ids below 2^24 use a direct table (Netflix's customer ids reach
@@ -67,7 +68,7 @@ struct SourceCatalog {
     }
 
     var format: SourceFormat
-    /// Sorted by id; movie_key = index + 1.
+    /// Sorted by id; a movie's key is `Vocabulary.key(ofIndex:)` of its place here.
     var movies: [MovieRecord]
     var movieIndex: IDIndex
     var customerIndex: IDIndex
@@ -85,6 +86,11 @@ struct SourceCatalog {
     var customerCount: Int { ratingCount.reduce(0) { $0 + ($1 > 0 ? 1 : 0) } }
     var dateCount: Int {
         ratingCount.isEmpty ? 0 : CivilDate(key: maxDate).daysSinceEpoch - CivilDate(key: minDate).daysSinceEpoch + 1
+    }
+
+    /// The movie_key of a source movie id; -1 when the titles lack it.
+    func movieKey(of id: Int64) -> Int32 {
+        movieIndex.find(id).map { Vocabulary.key(ofIndex: Int($0)) } ?? -1
     }
 
     /// Rejected line numbers of one file, ascending.
@@ -136,7 +142,7 @@ struct SourceScanner {
         let ids = merged.customers.ids
         let order = ids.indices.filter { count[$0] > 0 }.sorted { ids[$0] < ids[$1] }
         var customerKey = [Int32](repeating: 0, count: ids.count)
-        for (rank, index) in order.enumerated() { customerKey[index] = Int32(rank + 1) }
+        for (rank, index) in order.enumerated() { customerKey[index] = Vocabulary.key(ofIndex: rank) }
         return SourceCatalog(format: source.format, movies: movies, movieIndex: movieIndex,
                              customerIndex: merged.customers, customerKey: customerKey,
                              firstDate: merged.customer.map(\.first), lastDate: merged.customer.map(\.last), ratingCount: count,

@@ -1,4 +1,5 @@
 import Foundation
+import Features
 import Runtime
 import Logging
 
@@ -68,7 +69,7 @@ final class StarSchemaWriter {
 
     private func writeMovies(_ writer: CopyWriter) throws {
         for (index, movie) in catalog.movies.enumerated() {
-            try writer.write("\(index + 1)\t\(movie.id)\t\(CopyText.escape(movie.title))\t\(CopyText.optional(movie.year))\t\(CopyText.optional(movie.genres))\n")
+            try writer.write("\(Vocabulary.key(ofIndex: index))\t\(movie.id)\t\(CopyText.escape(movie.title))\t\(CopyText.optional(movie.year))\t\(CopyText.optional(movie.genres))\n")
         }
     }
 
@@ -336,7 +337,7 @@ private struct FactFileLoader {
 
         var context = checkpoint.context
         var movieKey: Int32 = -1
-        if let open = context, let index = catalog.movieIndex.find(open) { movieKey = index + 1 }
+        if let open = context, let index = catalog.movieIndex.find(open) { movieKey = Vocabulary.key(ofIndex: Int(index)) }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(chunkBytes + 64)
         var chunkRows = 0
@@ -389,9 +390,9 @@ private struct FactFileLoader {
                         }
                     }
                     context = id
-                    movieKey = (catalog.movieIndex.find(id) ?? -2) + 1
+                    movieKey = catalog.movieKey(of: id)
                 case .rating(let record):
-                    let key = netflix ? movieKey : (catalog.movieIndex.find(record.movieID) ?? -2) + 1
+                    let key = netflix ? movieKey : catalog.movieKey(of: record.movieID)
                     guard key > 0, let customer = catalog.customerIndex.find(record.customerID) else {
                         failure = InputError(file: file.name, line: number, problem: "this line differs from what the scan read (was the file changed during the load?)")
                         return false

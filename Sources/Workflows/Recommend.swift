@@ -136,7 +136,7 @@ public enum Recommender {
                 for p in 0..<top {
                     let m = result.movies[c * top + p]
                     guard m >= 0 else { break }
-                    try emit(c + 1, p + 1, Int(m) + 1, file.scale.clip(Double(result.scores[c * top + p])))
+                    try emit(Int(Vocabulary.key(ofIndex: c)), p + 1, Int(Vocabulary.key(ofIndex: Int(m))), file.scale.clip(Double(result.scores[c * top + p])))
                 }
             }
         }
