@@ -113,8 +113,7 @@ public final class ModelFile: @unchecked Sendable {
     public let runID: Int?
 
     // Immutable after init, and the map is read-only: safe to share across threads.
-    private let mapping: UnsafeRawPointer
-    private let mappedBytes: Int
+    private let map: MemoryMap
     private let customerIDsAscend: Bool
     private let movieIDsAscend: Bool
 
@@ -169,18 +168,14 @@ public final class ModelFile: @unchecked Sendable {
 
         // Populating the page tables up front is cheaper than faulting page by
         // page, but only worth it when the checksum will read every page anyway.
-        let flags = MAP_PRIVATE | (verify ? MAP_POPULATE : 0)
-        guard let address = mmap(nil, size, PROT_READ, flags, fd, 0), address != MAP_FAILED else {
-            throw ModelFileError.cannotOpen(path: path, reason: "cannot map into memory: \(String(cString: strerror(errno)))")
-        }
-        let bytes = UnsafeRawBufferPointer(start: address, count: size)
-        let header: Layout.Header
+        let map: MemoryMap
         do {
-            header = try Layout.Header(bytes, path: path, verify: verify)
+            map = try MemoryMap(descriptor: fd, size: size, access: .read(populate: verify))
         } catch {
-            munmap(address, size)
-            throw error
+            throw ModelFileError.cannotOpen(path: path, reason: "\(error)")
         }
+        let header = try Layout.Header(map.bytes, path: path, verify: verify)
+        let address = map.bytes.baseAddress!
         self.kind = header.kind
         self.parameters = header.parameters
         self.dataVersion = header.dataVersion
@@ -193,8 +188,7 @@ public final class ModelFile: @unchecked Sendable {
         self.runID = header.runID
         self.customerIDsAscend = header.customerIDsAscend
         self.movieIDsAscend = header.movieIDsAscend
-        mapping = UnsafeRawPointer(address)
-        mappedBytes = size
+        self.map = map
         // The header check proved each range in bounds, 64-byte aligned and a whole number of elements.
         func view<T>(_ section: Layout.Section, as _: T.Type) -> UnsafeBufferPointer<T> {
             let range = header.sections[section.rawValue]
@@ -208,10 +202,6 @@ public final class ModelFile: @unchecked Sendable {
         customerFactors = view(.customerFactors, as: Float.self)
         movieFactors = view(.movieFactors, as: Float.self)
         customerTrainCount = view(.customerTrainCount, as: Int32.self)
-    }
-
-    deinit {
-        munmap(UnsafeMutableRawPointer(mutating: mapping), mappedBytes)
     }
 
     /// The dense index of source customer id `id`, or nil when the model has no such customer.
@@ -336,66 +326,8 @@ public final class ModelFile: @unchecked Sendable {
 
     // MARK: Checksum
 
-    /// A 64-bit hash of `bytes` for detecting damage (not an adversary).
-    ///
-    /// Word w_j (8 bytes, little-endian; the tail zero-padded) goes to lane
-    /// j mod 8, whose state h becomes
-    ///
-    ///     x = (h ⊕ w_j) · K  (mod 2⁶⁴),   h ← x ⊕ (x ≫ 32)
-    ///
-    /// Each step is a bijection of h for a fixed word and of the word for a
-    /// fixed h, so changing any single word always changes its lane's final
-    /// state; the lanes and the length are then folded together through the
-    /// splitmix64 finalizer. Eight lanes keep eight independent multiply
-    /// chains in flight, so the loop is bound by memory, not by the multiplier's
-    /// latency.
-    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        let k: UInt64 = 0x9E37_79B9_7F4A_7C15
-        @inline(__always) func mix(_ h: UInt64, _ w: UInt64) -> UInt64 {
-            let x = (h ^ w) &* k
-            return x ^ (x >> 32)
-        }
-        var lanes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
-            (0x243F_6A88_85A3_08D3, 0x1319_8A2E_0370_7344, 0xA409_3822_299F_31D0, 0x082E_FA98_EC4E_6C89,
-             0x4528_21E6_38D0_1377, 0xBE54_66CF_34E9_0C6C, 0xC0AC_29B7_C97C_50DD, 0x3F84_D5B5_B547_0917)
-        let count = bytes.count
-        var offset = 0
-        if let base = bytes.baseAddress {
-            @inline(__always) func word(_ at: Int) -> UInt64 { base.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian }
-            while offset + 64 <= count {
-                lanes.0 = mix(lanes.0, word(offset))
-                lanes.1 = mix(lanes.1, word(offset + 8))
-                lanes.2 = mix(lanes.2, word(offset + 16))
-                lanes.3 = mix(lanes.3, word(offset + 24))
-                lanes.4 = mix(lanes.4, word(offset + 32))
-                lanes.5 = mix(lanes.5, word(offset + 40))
-                lanes.6 = mix(lanes.6, word(offset + 48))
-                lanes.7 = mix(lanes.7, word(offset + 56))
-                offset += 64
-            }
-        }
-        // Fewer than 64 bytes left: whole words to lanes 0…, then the zero-padded tail.
-        withUnsafeMutableBytes(of: &lanes) { raw in
-            let lane = raw.bindMemory(to: UInt64.self)
-            var index = 0
-            while offset < count {
-                var tail: UInt64 = 0
-                for byte in 0..<min(8, count - offset) { tail |= UInt64(bytes[offset + byte]) << (8 * byte) }
-                lane[index] = mix(lane[index], tail)
-                index += 1
-                offset += 8
-            }
-        }
-        @inline(__always) func finalize(_ value: UInt64) -> UInt64 {
-            var z = value &+ 0x9E37_79B9_7F4A_7C15
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        var h = finalize(UInt64(count))
-        for lane in [lanes.0, lanes.1, lanes.2, lanes.3, lanes.4, lanes.5, lanes.6, lanes.7] { h = finalize(h ^ lane) }
-        return h
-    }
+    /// The file's checksum: `ContentHash` of everything from `Layout.hashedFrom` on.
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 { ContentHash.of(bytes) }
 
     // MARK: Layout
 
@@ -615,11 +547,13 @@ enum AtomicFile {
                 errno = status
                 throw failure("cannot reserve \(size) bytes")
             }
-            guard let address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), address != MAP_FAILED else {
-                throw failure("cannot map the file")
+            let map: MemoryMap
+            do {
+                map = try MemoryMap(descriptor: fd, size: size, access: .write)
+            } catch {
+                throw Failure(reason: "\(error)")
             }
-            fill(UnsafeMutableRawBufferPointer(start: address, count: size))
-            munmap(address, size)
+            fill(map.mutableBytes)
         }
         // Synced before the rename, so that a crash cannot leave a renamed but empty file.
         guard fsync(fd) == 0 else { throw failure("cannot sync") }

@@ -45,7 +45,7 @@ enum LoadBookkeeping {
     static func recordRun(_ connection: Connection, source: SourceSet, fingerprints: [FileFingerprint],
                           catalog: SourceCatalog) throws -> String {
         let printsJSON = try JSON.text(fingerprints)
-        let dataVersion = "\(FNV1a.hex(printsJSON.utf8))-\(Int(Date().timeIntervalSince1970))"
+        let dataVersion = "\(ContentHash.hex(printsJSON.utf8))-\(Int(Date().timeIntervalSince1970))"
         let expected: [String: Int] = [
             "dim_date": catalog.dateCount, "dim_movie": catalog.movies.count, "dim_customer": catalog.customerCount,
             "fact_ratings": catalog.totalRatings, "rejects": catalog.rejects.count,

@@ -109,7 +109,8 @@ public enum RatingExport {
 /// memory (little-endian), and a checksum of all of it. A truncated, foreign
 /// or stale file is not used.
 enum MatrixFile {
-    static let magic = Array("RSMATRX1".utf8)
+    // 2: the checksum is `ContentHash` (1 had a hash of its own); a version-1 file is re-exported.
+    static let magic = Array("RSMATRX2".utf8)
 
     /// Why a cache file was not used.
     struct Unusable: Error, CustomStringConvertible {
@@ -134,7 +135,7 @@ enum MatrixFile {
             TemporaryFiles.unregister(token)
         }
         flock(fd, LOCK_EX)
-        var hasher = Checksum()
+        var hasher = ContentHash()
         var buffer = [UInt8]()
         buffer.reserveCapacity(1 << 20)
         func flush() throws {
@@ -197,7 +198,7 @@ enum MatrixFile {
         guard fstat(fd, &info) == 0 else { throw unusable("cannot stat") }
         let size = Int(info.st_size)
         var consumed = 0
-        var hasher = Checksum()
+        var hasher = ContentHash()
         func readExactly(_ destination: UnsafeMutableRawPointer, _ count: Int, hash: Bool = true) throws {
             var done = 0
             while done < count {
@@ -266,38 +267,3 @@ enum MatrixFile {
     }
 }
 
-/// A fast streaming 64-bit checksum over 8-byte words; bytes that do not fill
-/// a word wait for the next call, so any split of the same bytes gives the same value.
-struct Checksum {
-    private var hash: UInt64 = 0x9E37_79B9_7F4A_7C15
-    private var pending: [UInt8] = []
-
-    mutating func add(_ bytes: UnsafeRawBufferPointer) {
-        var offset = 0
-        while !pending.isEmpty && offset < bytes.count {
-            pending.append(bytes[offset])
-            offset += 1
-            if pending.count == 8 {
-                let word = pending.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-                mix(word)
-                pending.removeAll(keepingCapacity: true)
-            }
-        }
-        let words = (bytes.count - offset) / 8
-        for i in 0..<words { mix(bytes.loadUnaligned(fromByteOffset: offset + i * 8, as: UInt64.self)) }
-        offset += words * 8
-        while offset < bytes.count { pending.append(bytes[offset]); offset += 1 }
-    }
-
-    @inline(__always) private mutating func mix(_ word: UInt64) {
-        hash = (hash ^ word) &* 0x100_0000_01b3
-        hash ^= hash >> 29
-    }
-
-    /// The checksum of everything added (a partial last word counts byte by byte).
-    var value: UInt64 {
-        var h = hash
-        for byte in pending { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return h
-    }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,7 @@ import Glibc
 final class MappedFile {
     let url: URL
     let bytes: UnsafeRawBufferPointer
-    private let mapping: UnsafeMutableRawPointer?
+    private let map: MemoryMap
 
     init(_ url: URL) throws {
         self.url = url
@@ -19,22 +20,12 @@ final class MappedFile {
         defer { close(fd) }
         var info = stat()
         fstat(fd, &info)
-        let size = Int(info.st_size)
-        if size == 0 {
-            mapping = nil
-            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
-            return
+        do {
+            map = try MemoryMap(descriptor: fd, size: Int(info.st_size), access: .read(sequential: true))
+        } catch {
+            throw InputError(file: url.path, line: 0, problem: "\(error)")
         }
-        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
-            throw InputError(file: url.path, line: 0, problem: "cannot map into memory: \(String(cString: strerror(errno)))")
-        }
-        madvise(address, size, MADV_SEQUENTIAL)
-        mapping = address
-        bytes = UnsafeRawBufferPointer(start: address, count: size)
-    }
-
-    deinit {
-        if let mapping { munmap(mapping, bytes.count) }
+        bytes = map.bytes
     }
 
     var name: String { url.lastPathComponent }

@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 
 /// The layouts `recsys load` reads.
 public enum SourceFormat: String, Sendable, Codable, CaseIterable {
@@ -51,34 +52,18 @@ public struct FileFingerprint: Codable, Equatable, Sendable {
         let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
         let handle = try FileHandle(forReadingFrom: url)
         defer { try? handle.close() }
-        var hasher = FNV1a()
+        var hasher = ContentHash()
         let block: Int64 = 4096
         var offsets = (0..<16).map { size * Int64($0) / 16 }
         offsets.append(max(0, size - block))
         for offset in offsets {
             try handle.seek(toOffset: UInt64(offset))
             let data = handle.readData(ofLength: Int(block))
-            hasher.add(data)
+            data.withUnsafeBytes { hasher.add($0) }
         }
         return FileFingerprint(name: url.lastPathComponent, size: size,
                                modified: (modified * 1000).rounded() / 1000,
                                sample: String(hasher.value, radix: 16))
-    }
-}
-
-/// FNV-1a, 64 bit: a short, stable hash for names and small samples (not for
-/// integrity of large files; the ratings cache has its own word-wise checksum).
-struct FNV1a {
-    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
-
-    mutating func add<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
-        for byte in bytes { value = (value ^ UInt64(byte)) &* 0x100_0000_01b3 }
-    }
-
-    static func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
-        var hasher = FNV1a()
-        hasher.add(bytes)
-        return String(hasher.value, radix: 16)
     }
 }
 
