@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Runtime"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
-        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "Models", "Features", "Runtime"]),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "Models", "Features", "Graph", "Reports", "Runtime"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Features", "Runtime"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Features"]),
         .testTarget(name: "RecsysCLITests", dependencies: ["Warehouse", "Models", "Runtime", "Generator", "TestSupport"]),

@@ -292,6 +292,14 @@ public struct GraphReport: Encodable, Sendable {
     public var centralBy: String
     public var centrality: [String: CentralitySummary]
     public var seconds: [String: Double]
+    /// What the report draws (`GraphReportPage`); nil without communities.
+    /// Not encoded: the --json document stays as it was (see `CodingKeys`).
+    public var pictures: GraphPictures?
+
+    /// Every property but `pictures`.
+    enum CodingKeys: String, CodingKey {
+        case network, runId, algorithm, resolution, seed, modularity, communityCount, communitySizes, communities, centralBy, centrality, seconds
+    }
 
     init(request: GraphAnalysisRequest, subject: Subject, partition: Partition?, values: CentralityValues, runID: Int?, seconds: [String: Double]) {
         let graph = subject.labeled.graph
@@ -326,6 +334,10 @@ public struct GraphReport: Encodable, Sendable {
 
         communities = []
         if let partition {
+            let unit = subject.kind == "movie" ? "movies" : subject.kind == "customer" ? "customers" : "nodes"
+            pictures = GraphPictures.make(graph: graph, membership: partition.membership, centrality: rankBy, seed: request.seed,
+                                          unit: unit, measure: centralBy.replacingOccurrences(of: "_", with: " "),
+                                          name: { Self.name(node($0, rankBy[$0])) })
             let sums = co.flatMap { c in subject.matrix.map { c.ratingSums($0) } }
             // Communities of one node (isolated nodes, mostly) are counted, not listed.
             for (id, members) in partition.members.enumerated().prefix(while: { $0.element.count > 1 }).prefix(request.show) {
@@ -489,5 +501,158 @@ extension GraphAnalysisRequest {
         guard pivots >= 1 else { throw fail("--pivots must be at least 1") }
         if let threads, threads < 1 { throw fail("--threads must be at least 1") }
         guard show >= 1 else { throw fail("--show must be at least 1") }
+    }
+}
+
+/// What the report draws of a run — not part of `--json`: the community graph
+/// (communities as nodes sized by their members, edges summing the weights of
+/// the edges between their members) and the largest community's most central
+/// members with the heaviest edges among them, each laid out by `ForceLayout`.
+public struct GraphPictures: Sendable, Equatable {
+    public struct Node: Sendable, Equatable {
+        /// The community id (community picture) or the node index in the network (members picture).
+        public var id: Int
+        public var label: String
+        /// Members (community picture) or the centrality value (members picture).
+        public var size: Double
+        /// The node's community id: its colour, as in the report's tables.
+        public var community: Int
+        public var note: String
+        /// Position in [0, 1]², from `ForceLayout`.
+        public var x: Double
+        public var y: Double
+    }
+
+    public struct Link: Sendable, Equatable {
+        /// Indexes into the picture's `nodes`, `from` < `to`.
+        public var from: Int
+        public var to: Int
+        public var weight: Double
+    }
+
+    public struct Picture: Sendable, Equatable {
+        public var nodes: [Node] = []
+        /// Ordered by (from, to).
+        public var edges: [Link] = []
+    }
+
+    /// The largest communities of more than one node, largest first (ties: lower id).
+    public var communities = Picture()
+    /// The largest community's most central members, most central first (ties: lower index).
+    public var members = Picture()
+    /// The id of the community `members` come from; nil when no community has two nodes.
+    public var largestCommunity: Int?
+    /// Its number of nodes (`members` holds at most `memberLimit` of them).
+    public var largestCommunitySize = 0
+    /// How many edges join the drawn members before each keeps only its heaviest ties.
+    public var edgesAmongMembers = 0
+    /// The limits the pictures were made with.
+    public var communityLimit = 0
+    public var memberLimit = 0
+    public var tiesPerMember = 0
+
+    public init() {}
+
+    /// Builds both pictures. `membership[v]` is v's community (a negative value:
+    /// none); `centrality[v]` ranks the members (missing values count as 0);
+    /// `name(v)` names node v in labels and tooltips; `unit` names the nodes
+    /// ("movies") and `measure` the centrality ("pagerank") in tooltips.
+    ///
+    /// - Communities: the `communityLimit` largest of more than one node; an
+    ///   edge between two of them weighs the sum of the weights of the graph's
+    ///   edges between their members (edges to communities not drawn are left out).
+    /// - Members: the `memberLimit` most central nodes of the largest community,
+    ///   sized by centrality; of the edges among them each keeps its
+    ///   `tiesPerMember` heaviest (equal weights: the more central other end),
+    ///   and an edge is drawn when either end keeps it.
+    ///
+    /// Both layouts are seeded by `seed`: the same input gives the same bits.
+    public static func make(graph: WeightedGraph, membership: [Int32], centrality: [Double], seed: UInt64,
+                            communityLimit: Int = 24, memberLimit: Int = 80, tiesPerMember: Int = 5,
+                            unit: String = "nodes", measure: String = "centrality",
+                            name: (Int) -> String = { String($0) }) -> GraphPictures {
+        var out = GraphPictures()
+        out.communityLimit = max(0, communityLimit)
+        out.memberLimit = max(0, memberLimit)
+        out.tiesPerMember = max(0, tiesPerMember)
+        let n = min(graph.nodeCount, membership.count)
+        func community(_ v: Int) -> Int { v < n ? Int(membership[v]) : -1 }
+        func score(_ v: Int) -> Double { v < centrality.count && centrality[v].isFinite ? centrality[v] : 0 }
+        func moreCentral(_ a: Int, _ b: Int) -> Bool { score(a) != score(b) ? score(a) > score(b) : a < b }
+        let layout = ForceLayout(.init(seed: seed))
+
+        // Community sizes and members, by id.
+        let k = (membership.prefix(n).max()).map { Int($0) + 1 } ?? 0
+        var membersOf = [[Int]](repeating: [], count: max(0, k))
+        for v in 0..<n where community(v) >= 0 { membersOf[community(v)].append(v) }
+        let ranked = membersOf.indices.filter { membersOf[$0].count > 1 }
+            .sorted { membersOf[$0].count != membersOf[$1].count ? membersOf[$0].count > membersOf[$1].count : $0 < $1 }
+        let drawn = Array(ranked.prefix(out.communityLimit))
+        var slot = [Int](repeating: -1, count: max(0, k))
+        for (i, c) in drawn.enumerated() { slot[c] = i }
+
+        // Summed weights between (and inside) the drawn communities, each graph edge once.
+        var between: [Int: Double] = [:]
+        var inside = [Double](repeating: 0, count: drawn.count)
+        for u in 0..<n {
+            let cu = community(u)
+            guard cu >= 0, slot[cu] >= 0 else { continue }
+            let (neighbors, weights) = graph.neighbors(of: u)
+            for (v32, w) in zip(neighbors, weights) where Int(v32) > u {
+                let v = Int(v32), cv = community(v)
+                guard cv >= 0, slot[cv] >= 0 else { continue }
+                let a = slot[cu], b = slot[cv]
+                if a == b { inside[a] += w } else { between[min(a, b) * drawn.count + max(a, b), default: 0] += w }
+            }
+            inside[slot[cu]] += graph.selfLoop[u]
+        }
+        let links = between.keys.sorted().map { Link(from: $0 / drawn.count, to: $0 % drawn.count, weight: between[$0]!) }
+        let sizes = drawn.map { Double(membersOf[$0].count) }
+        let positions = layout.positions(nodeCount: drawn.count, edges: links.map { ($0.from, $0.to, $0.weight) }, sizes: sizes)
+        out.communities.edges = links
+        out.communities.nodes = drawn.enumerated().map { i, c in
+            let leaders = membersOf[c].sorted(by: moreCentral).prefix(3).map(name)
+            let note = "community \(c): \(Markup.grouped(membersOf[c].count)) \(unit), internal edge weight \(GraphReport.format(inside[i]))"
+                + (leaders.isEmpty ? "" : "; most central: " + leaders.joined(separator: "; "))
+            return Node(id: c, label: String(c), size: sizes[i], community: c, note: note, x: positions[i].x, y: positions[i].y)
+        }
+
+        // The largest community's most central members and the edges among them.
+        guard let largest = drawn.first ?? ranked.first else { return out }
+        out.largestCommunity = largest
+        out.largestCommunitySize = membersOf[largest].count
+        let chosen = Array(membersOf[largest].sorted(by: moreCentral).prefix(out.memberLimit))
+        var index: [Int: Int] = [:]
+        for (i, v) in chosen.enumerated() { index[v] = i }
+        var among: [Link] = []
+        var tiesOf = [[Int]](repeating: [], count: chosen.count)   // into `among`
+        for (i, u) in chosen.enumerated() {
+            let (neighbors, weights) = graph.neighbors(of: u)
+            for (v32, w) in zip(neighbors, weights) {
+                guard let j = index[Int(v32)], i < j else { continue }
+                tiesOf[i].append(among.count)
+                tiesOf[j].append(among.count)
+                among.append(Link(from: i, to: j, weight: w))
+            }
+        }
+        out.edgesAmongMembers = among.count
+        var kept = [Bool](repeating: false, count: among.count)
+        for (i, ties) in tiesOf.enumerated() {
+            func other(_ e: Int) -> Int { among[e].from == i ? among[e].to : among[e].from }
+            let heaviest = ties.sorted { among[$0].weight != among[$1].weight ? among[$0].weight > among[$1].weight : other($0) < other($1) }
+            for e in heaviest.prefix(out.tiesPerMember) { kept[e] = true }
+        }
+        let memberLinks = among.indices.filter { kept[$0] }.map { among[$0] }
+            .sorted { ($0.from, $0.to) < ($1.from, $1.to) }
+        let memberPositions = layout.positions(nodeCount: chosen.count, edges: memberLinks.map { ($0.from, $0.to, $0.weight) },
+                                               sizes: chosen.map(score))
+        out.members.edges = memberLinks
+        out.members.nodes = chosen.enumerated().map { i, v in
+            let label = name(v)
+            return Node(id: v, label: label, size: score(v), community: largest,
+                        note: "\(label): \(measure) \(GraphReport.format(score(v))), community \(largest)",
+                        x: memberPositions[i].x, y: memberPositions[i].y)
+        }
+        return out
     }
 }

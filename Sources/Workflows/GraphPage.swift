@@ -48,6 +48,7 @@ public enum GraphReportPage {
                             + [c.central.prefix(5).map(GraphReport.name).joined(separator: "; ")]
                     }, numericColumns: profiled ? [0, 1, 2] : [0, 1])))
             }
+            if let pictures = r.pictures { blocks += Self.pictures(pictures, unit: n.kind == "movie" ? "movies" : n.kind == "customer" ? "customers" : "nodes", by: r.centralBy) }
             report.sections.append(.init(title: "Communities", blocks: blocks))
         }
 
@@ -69,5 +70,48 @@ public enum GraphReportPage {
             report.sections.append(.init(title: "Centrality leaders", blocks: leaderBlocks))
         }
         return report
+    }
+
+    /// The two network pictures of the Communities section: the community
+    /// graph and the largest community's most central members. Colour and
+    /// label of a community are its id in the table (palette colour id mod 8).
+    static func pictures(_ p: GraphPictures, unit: String, by centralBy: String) -> [Report.Block] {
+        var blocks: [Report.Block] = []
+        let palette = seriesColors.count
+        let communities = p.communities
+        if communities.nodes.count >= 2 {
+            let ids = communities.nodes.map(\.community)
+            // One swatch per palette colour used, naming the communities that wear it.
+            let legend = (0..<min(palette, ids.count)).map { colour in
+                NetworkChart.LegendEntry(group: colour, label: ids.filter { (($0 % palette) + palette) % palette == colour }.map(String.init).joined(separator: ","))
+            }
+            blocks.append(.paragraph("Colour = community id as in the table: community i wears palette colour i mod \(palette), and each circle is labelled with its id. The picture draws the \(communities.nodes.count) largest communities as circles whose area follows their number of \(unit); a line joins two communities whose members share edges, its width and darkness growing with the summed weight of those edges (\(Markup.grouped(communities.edges.count)) such pairs). Positions come from a force layout seeded by the run's seed: close circles are strongly tied."))
+            blocks.append(.chart(NetworkChart(
+                id: "community-network", title: "Communities and the ties between them",
+                summary: "The \(communities.nodes.count) largest communities (area ∝ \(unit)) and the summed edge weight between each pair; colour and label = community id as in the table.",
+                nodes: communities.nodes.map { .init(label: $0.label, size: $0.size, group: $0.community, note: $0.note, x: $0.x, y: $0.y) },
+                edges: communities.edges.map { .init(from: $0.from, to: $0.to, weight: $0.weight) },
+                minRadius: 4, maxRadius: 24, labelCount: communities.nodes.count, legend: legend, legendTitle: "community",
+                nodeLabel: "community", groupLabel: "colour (community id)", sizeLabel: unit)))
+        }
+        let members = p.members
+        if let largest = p.largestCommunity, members.nodes.count >= 2 {
+            let by = centralBy.replacingOccurrences(of: "_", with: " ")
+            let thinned = members.edges.count < p.edgesAmongMembers
+                ? "each keeps its \(p.tiesPerMember) heaviest ties among them (\(Markup.grouped(members.edges.count)) of the \(Markup.grouped(p.edgesAmongMembers)) edges between them are drawn)"
+                : "all \(Markup.grouped(members.edges.count)) edges between them are drawn"
+            let which = members.nodes.count < p.largestCommunitySize
+                ? "its \(members.nodes.count) most central \(unit) (of \(Markup.grouped(p.largestCommunitySize))) by \(by)"
+                : "all its \(members.nodes.count) \(unit)"
+            blocks.append(.paragraph("Inside community \(largest), the largest: \(which), circle area following the \(by); \(thinned). The \(min(12, members.nodes.count)) most central are named; hover a circle for its name and value."))
+            blocks.append(.chart(NetworkChart(
+                id: "central-network", title: "Most central \(unit) of community \(largest)",
+                summary: "The \(members.nodes.count) \(unit) of community \(largest) with the highest \(by) (area ∝ \(by)) and the heaviest edges among them.",
+                nodes: members.nodes.map { .init(label: $0.label, size: $0.size, group: $0.community, note: $0.note, x: $0.x, y: $0.y) },
+                edges: members.edges.map { .init(from: $0.from, to: $0.to, weight: $0.weight) },
+                maxRadius: 10, labelCount: 12, legend: [.init(group: largest, label: String(largest))], legendTitle: "community",
+                nodeLabel: String(unit.dropLast()), groupLabel: "community", sizeLabel: by)))
+        }
+        return blocks
     }
 }
