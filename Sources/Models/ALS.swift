@@ -192,32 +192,30 @@ struct HalfSweep {
     func solve(fixed: [Float], into solved: inout [Float]) throws {
         let k = unknowns, w = width
         let longest = (0..<rows).reduce(0) { max($0, start[$1 + 1] - start[$1]) }
-        let chunk = 64
-        let chunks = (rows + chunk - 1) / chunk
-        let next = ChunkCounter()
+        struct Scratch {
+            var gathered: [Float], targets: [Float], normal: [Float], rhs: [Float]
+        }
         let failure = FirstError()
         solved.withUnsafeMutableBufferPointer { output in
             let out = output
-            DispatchQueue.concurrentPerform(iterations: min(threads, max(1, chunks))) { _ in
-                // Per-worker scratch, allocated once per sweep.
-                var gathered = [Float](repeating: 0, count: max(1, min(longest, Self.block)) * k)
-                var targets = [Float](repeating: 0, count: max(1, min(longest, Self.block)))
-                var normal = [Float](repeating: 0, count: k * k)
-                var rhs = [Float](repeating: 0, count: k)
-                while let c = next.take(below: chunks), failure.error == nil {
-                    for row in (c * chunk)..<min(rows, (c + 1) * chunk) {
-                        do {
-                            try solveRow(row, fixed: fixed, gathered: &gathered, targets: &targets, normal: &normal, rhs: &rhs)
-                        } catch {
-                            failure.record(error)
-                            return
-                        }
-                        for f in 0..<k { out[row * w + f] = rhs[f] }
-                        if jointBias {
-                            // [p, b] → [p, 1, b]
-                            out[row * w + k] = rhs[k - 1]
-                            out[row * w + k - 1] = 1
-                        }
+            // Per-worker scratch, allocated once per sweep.
+            Parallel.forEachChunk(count: rows, chunkSize: 64, threads: threads, makeScratch: { _ in
+                Scratch(gathered: [Float](repeating: 0, count: max(1, min(longest, Self.block)) * k),
+                        targets: [Float](repeating: 0, count: max(1, min(longest, Self.block))),
+                        normal: [Float](repeating: 0, count: k * k), rhs: [Float](repeating: 0, count: k))
+            }) { s, range in
+                for row in range where failure.error == nil {
+                    do {
+                        try solveRow(row, fixed: fixed, gathered: &s.gathered, targets: &s.targets, normal: &s.normal, rhs: &s.rhs)
+                    } catch {
+                        failure.record(error)
+                        return
+                    }
+                    for f in 0..<k { out[row * w + f] = s.rhs[f] }
+                    if jointBias {
+                        // [p, b] → [p, 1, b]
+                        out[row * w + k] = s.rhs[k - 1]
+                        out[row * w + k - 1] = 1
                     }
                 }
             }
@@ -296,13 +294,4 @@ extension HalfSweep {
         }
         recsys_prefetch(row + floats - 1)   // rows are not line-aligned: the last line too
     }
-}
-
-/// Hands out chunk numbers to worker threads.
-/// The first error any worker met.
-final class FirstError: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Error?
-    var error: Error? { lock.lock(); defer { lock.unlock() }; return stored }
-    func record(_ error: Error) { lock.lock(); if stored == nil { stored = error }; lock.unlock() }
 }

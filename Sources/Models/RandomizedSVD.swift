@@ -305,7 +305,6 @@ struct ResidualProduct {
     }
 
     func apply(_ x: UnsafePointer<Double>, _ l: Int, _ y: UnsafeMutablePointer<Double>) {
-        let chunks = (rows + chunk - 1) / chunk
         let partners = partnerBias.count
         let tileRows = max(1, tileBytes / (l * MemoryLayout<Double>.stride))
         let tiles = max(1, (partners + tileRows - 1) / tileRows)
@@ -318,36 +317,33 @@ struct ResidualProduct {
                             cursor.withUnsafeMutableBufferPointer { cursor in
                                 for tile in 0..<tiles {
                                     let limit = tile == tiles - 1 ? Int32.max : Int32((tile + 1) * tileRows)
-                                    let next = ChunkCounter()
-                                    DispatchQueue.concurrentPerform(iterations: max(1, min(threads, chunks))) { _ in
-                                        while let c = next.take(below: chunks) {
-                                            for row in (c * chunk)..<min(rows, (c + 1) * chunk) {
-                                                let target = y + row * l
-                                                if tile == 0 { target.update(repeating: 0, count: l) }
-                                                let bias = rowBias[row]
-                                                var s = cursor[row]
-                                                let end = start[row + 1]
-                                                // Four ratings per pass over the row of Y: a quarter of its loads and stores.
-                                                while s + 3 < end, partner[s + 3] < limit {
-                                                    let p0 = Int(partner[s]), p1 = Int(partner[s + 1])
-                                                    let p2 = Int(partner[s + 2]), p3 = Int(partner[s + 3])
-                                                    let a0 = Self.residual(rating[s], globalMean: globalMean, bias, partnerBias[p0])
-                                                    let a1 = Self.residual(rating[s + 1], globalMean: globalMean, bias, partnerBias[p1])
-                                                    let a2 = Self.residual(rating[s + 2], globalMean: globalMean, bias, partnerBias[p2])
-                                                    let a3 = Self.residual(rating[s + 3], globalMean: globalMean, bias, partnerBias[p3])
-                                                    let x0 = x + p0 * l, x1 = x + p1 * l, x2 = x + p2 * l, x3 = x + p3 * l
-                                                    for j in 0..<l { target[j] += (a0 * x0[j] + a1 * x1[j]) + (a2 * x2[j] + a3 * x3[j]) }
-                                                    s += 4
-                                                }
-                                                while s < end, partner[s] < limit {
-                                                    let p = Int(partner[s])
-                                                    let a = Self.residual(rating[s], globalMean: globalMean, bias, partnerBias[p])
-                                                    let source = x + p * l
-                                                    for j in 0..<l { target[j] += a * source[j] }
-                                                    s += 1
-                                                }
-                                                cursor[row] = s
+                                    Parallel.forEachChunk(count: rows, chunkSize: chunk, threads: threads) { range in
+                                        for row in range {
+                                            let target = y + row * l
+                                            if tile == 0 { target.update(repeating: 0, count: l) }
+                                            let bias = rowBias[row]
+                                            var s = cursor[row]
+                                            let end = start[row + 1]
+                                            // Four ratings per pass over the row of Y: a quarter of its loads and stores.
+                                            while s + 3 < end, partner[s + 3] < limit {
+                                                let p0 = Int(partner[s]), p1 = Int(partner[s + 1])
+                                                let p2 = Int(partner[s + 2]), p3 = Int(partner[s + 3])
+                                                let a0 = Self.residual(rating[s], globalMean: globalMean, bias, partnerBias[p0])
+                                                let a1 = Self.residual(rating[s + 1], globalMean: globalMean, bias, partnerBias[p1])
+                                                let a2 = Self.residual(rating[s + 2], globalMean: globalMean, bias, partnerBias[p2])
+                                                let a3 = Self.residual(rating[s + 3], globalMean: globalMean, bias, partnerBias[p3])
+                                                let x0 = x + p0 * l, x1 = x + p1 * l, x2 = x + p2 * l, x3 = x + p3 * l
+                                                for j in 0..<l { target[j] += (a0 * x0[j] + a1 * x1[j]) + (a2 * x2[j] + a3 * x3[j]) }
+                                                s += 4
                                             }
+                                            while s < end, partner[s] < limit {
+                                                let p = Int(partner[s])
+                                                let a = Self.residual(rating[s], globalMean: globalMean, bias, partnerBias[p])
+                                                let source = x + p * l
+                                                for j in 0..<l { target[j] += a * source[j] }
+                                                s += 1
+                                            }
+                                            cursor[row] = s
                                         }
                                     }
                                 }

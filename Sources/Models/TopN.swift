@@ -123,30 +123,21 @@ public enum TopN {
 
         let blocks = (customers + blockRows - 1) / blockRows
         let tile = min(tileColumns, movies)
-        let next = ChunkCounter()
         let reporter = ProgressTally(report: progress)
         Linalg.setBLASThreads(1)
         movieOut.withUnsafeMutableBufferPointer { movieOut in
             scoreOut.withUnsafeMutableBufferPointer { scoreOut in
                 let movieOut = movieOut.baseAddress!, scoreOut = scoreOut.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: min(threads, blocks)) { _ in
-                    // Per-worker scratch, allocated once: one score tile, one heap and
-                    // one seen-list cursor per row of a block.
-                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * tile)
-                    var heaps = (0..<blockRows).map { _ in Heap(capacity: count) }
-                    var cursors = [Int](repeating: 0, count: blockRows)
-                    var offsets = [Float](repeating: 0, count: blockRows)
-                    defer {
-                        scores.deallocate()
-                        for heap in heaps { heap.deallocate() }
-                    }
-                    if rank == 0 { scores.initialize(repeating: 0, count: blockRows * tile) }
-                    while let block = next.take(below: blocks) {
+                Parallel.forEachChunk(count: blocks, chunkSize: 1, threads: threads, makeScratch: { _ in
+                    BlockScratch(rows: blockRows, tile: tile, count: count, zeroScores: rank == 0)
+                }) { scratch, range in
+                    let scores = scratch.scores
+                    for block in range {
                         let first = block * blockRows, rows = min(blockRows, customers - first)
                         for r in 0..<rows {
-                            heaps[r].removeAll()
-                            cursors[r] = seenStart[first + r]
-                            offsets[r] = customerOffset(globalMean, customerBias[first + r])
+                            scratch.heaps[r].removeAll()
+                            scratch.cursors[r] = seenStart[first + r]
+                            scratch.offsets[r] = customerOffset(globalMean, customerBias[first + r])
                         }
                         for low in stride(from: 0, to: movies, by: tile) {
                             let width = min(tile, movies - low)
@@ -161,16 +152,16 @@ public enum TopN {
                                 let u = first + r
                                 // `select` indexes the scores by movie, hence the shifted base; it moves
                                 // the customer's seen-list cursor past this tile.
-                                var local = cursors[r] - seenStart[u]
-                                select(dots: scores + r * width - low, movieBias: movieBias.baseAddress!, offset: offsets[r],
+                                var local = scratch.cursors[r] - seenStart[u]
+                                select(dots: scores + r * width - low, movieBias: movieBias.baseAddress!, offset: scratch.offsets[r],
                                        columns: low..<(low + width),
                                        exclude: UnsafeBufferPointer(rebasing: seenMovie[seenStart[u]..<seenStart[u + 1]]),
-                                       cursor: &local, heap: &heaps[r])
-                                cursors[r] = seenStart[u] + local
+                                       cursor: &local, heap: &scratch.heaps[r])
+                                scratch.cursors[r] = seenStart[u] + local
                             }
                         }
                         for r in 0..<rows {
-                            heaps[r].drain(movies: movieOut + (first + r) * count, scores: scoreOut + (first + r) * count, count: count)
+                            scratch.heaps[r].drain(movies: movieOut + (first + r) * count, scores: scoreOut + (first + r) * count, count: count)
                         }
                         reporter.advance(rows)
                     }
@@ -178,6 +169,28 @@ public enum TopN {
             }
         }
         return (movieOut, scoreOut)
+    }
+
+    /// One worker's scratch, allocated once: a score tile, and a heap, a
+    /// seen-list cursor and a score offset per row of a block.
+    private final class BlockScratch {
+        let scores: UnsafeMutablePointer<Float>
+        var heaps: [Heap]
+        var cursors: [Int]
+        var offsets: [Float]
+
+        init(rows: Int, tile: Int, count: Int, zeroScores: Bool) {
+            scores = .allocate(capacity: rows * tile)
+            if zeroScores { scores.initialize(repeating: 0, count: rows * tile) }
+            heaps = (0..<rows).map { _ in Heap(capacity: count) }
+            cursors = [Int](repeating: 0, count: rows)
+            offsets = [Float](repeating: 0, count: rows)
+        }
+
+        deinit {
+            scores.deallocate()
+            for heap in heaps { heap.deallocate() }
+        }
     }
 
     /// The same ranking by computing every score one by one and sorting them:

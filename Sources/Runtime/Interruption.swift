@@ -114,18 +114,3 @@ public struct Interrupted: Error, CustomStringConvertible, Sendable {
         return "interrupted by \(name); nothing partial was kept"
     }
 }
-
-/// Hands out chunk indexes to parallel workers, one at a time, and none once a
-/// stop is requested (the caller then checks `Interruption.check()`).
-public final class ChunkCounter: @unchecked Sendable {
-    private let next = Atomic<Int>(0)
-
-    public init() {}
-
-    /// The next chunk below `limit`, or nil when all are taken or a stop is requested.
-    public func take(below limit: Int) -> Int? {
-        guard !Interruption.isRequested else { return nil }
-        let value = next.wrappingAdd(1, ordering: .relaxed).oldValue
-        return value < limit ? value : nil
-    }
-}

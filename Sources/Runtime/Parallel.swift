@@ -1,5 +1,4 @@
 import Foundation
-import Runtime
 
 /// The worker loops of recsys: a fixed number of workers, each with its
 /// own scratch, pulling chunks of an index range from a shared counter, so
