@@ -156,6 +156,15 @@ public struct SGDTrainer: Sendable {
         let sigma = configuration.initialStandardDeviation
         for i in 0..<model.customerFactors.count { model.customerFactors[i] = Float(generator.nextGaussian() * sigma) }
         for i in 0..<model.movieFactors.count { model.movieFactors[i] = Float(generator.nextGaussian() * sigma) }
+        // No step ever moves the factors of a customer or movie without training
+        // ratings: zeroed, they answer with the baseline, as ALS's and the SVD's do
+        // (drawn first, so every other factor keeps its bits).
+        for c in 0..<matrix.customerCount where matrix.customerStart[c + 1] == matrix.customerStart[c] {
+            for f in 0..<k { model.customerFactors[c * k + f] = 0 }
+        }
+        for m in 0..<matrix.movieCount where matrix.movieStart[m + 1] == matrix.movieStart[m] {
+            for f in 0..<k { model.movieFactors[m * k + f] = 0 }
+        }
 
         var rate = configuration.learningRate
         let lambda = Float(configuration.regularization), lambdaBias = Float(configuration.biasRegularization)
