@@ -25,7 +25,7 @@ let package = Package(
         ),
         // Process plumbing every module shares: interruption, throwing output, secrets.
         .target(name: "Runtime"),
-        .target(name: "Features"),
+        .target(name: "Features", dependencies: ["Runtime"]),
         // Charts (SVG), page documents (HTML, Markdown) and text tables: rendering only.
         .target(name: "Reports", dependencies: ["Runtime"]),
         .target(
@@ -33,8 +33,12 @@ let package = Package(
             dependencies: [
                 "CLibPQ", "Features", "Runtime",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            plugins: ["EmbedSchema"]
         ),
+        // Build-time embedding of schema.sql into Warehouse (one copy of the schema in the tree).
+        .executableTarget(name: "embed-sql", path: "Plugins/EmbedSQL"),
+        .plugin(name: "EmbedSchema", capability: .buildTool(), dependencies: ["embed-sql"], path: "Plugins/EmbedSchema"),
         // The seeded planted-model data generator: writes source files, uses nothing of the warehouse.
         .target(name: "Generator", dependencies: ["Runtime"]),
         .target(name: "Models", dependencies: ["Features", "Runtime", "COpenBLAS"]),
@@ -70,13 +74,13 @@ let package = Package(
         // an independent reading of source files to check loads against.
         .target(name: "TestSupport", dependencies: ["Warehouse", "Generator"], path: "Tests/TestSupport"),
         .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "Features", "Runtime", "Generator", "TestSupport"]),
-        .testTarget(name: "FeaturesTests", dependencies: ["Features"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "Runtime"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Runtime"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "Models", "Features", "Graph", "Reports", "Runtime"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Features", "Runtime"]),
-        .testTarget(name: "GraphTests", dependencies: ["Graph", "Features"]),
+        .testTarget(name: "GraphTests", dependencies: ["Graph", "Features", "Runtime"]),
         .testTarget(name: "RecsysCLITests", dependencies: ["Warehouse", "Models", "Runtime", "Generator", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

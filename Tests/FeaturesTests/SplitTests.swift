@@ -1,4 +1,5 @@
 import XCTest
+import Runtime
 @testable import Features
 
 final class SplitTests: XCTestCase {

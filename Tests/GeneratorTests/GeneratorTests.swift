@@ -21,22 +21,24 @@ final class GeneratorTests: XCTestCase {
     /// 2,000 movies so the title shares are statistically certain (≈10 NULL years,
     /// ≈100 comma titles, ≈40 accented ones); 40,000 ratings keep a debug build fast.
     private func netflixConfig(seed: UInt64 = 7, threads: Int = 2) -> GeneratorConfiguration {
-        var config = GeneratorConfiguration()
-        config.format = .netflix
+        var config = configuration(.netflix, seed: seed, threads: threads)
         config.ratings = 40_000
         config.customers = 3_000
-        config.movies = 2_000
         config.probeFraction = 0.05
-        config.seed = seed
-        config.threads = threads
         return config
     }
 
     private func movielensConfig(seed: UInt64 = 11, threads: Int = 2) -> GeneratorConfiguration {
-        var config = GeneratorConfiguration()
-        config.format = .movielens
+        var config = configuration(.movielens, seed: seed, threads: threads)
         config.ratings = 30_000
         config.customers = 400
+        return config
+    }
+
+    /// What both layouts' fixtures share: 2,000 movies, the seed and the thread count.
+    private func configuration(_ format: GeneratedFormat, seed: UInt64, threads: Int) -> GeneratorConfiguration {
+        var config = GeneratorConfiguration()
+        config.format = format
         config.movies = 2_000
         config.seed = seed
         config.threads = threads
@@ -47,6 +49,19 @@ final class GeneratorTests: XCTestCase {
                           progress: (@Sendable (Int) -> Void)? = nil) throws -> (URL, GenerationSummary) {
         let directory = scratch.appendingPathComponent(name, isDirectory: true)
         return (directory, try DatasetGenerator.generate(config, to: directory, progress: progress))
+    }
+
+    /// A MovieLens folder from `movielensConfig()` and the lines of its `name`
+    /// file, checked to be `header` and then one row per rating or movie (`rowPer`).
+    private func movielensFile(_ name: String, header: String, rowPer counted: KeyPath<GeneratorConfiguration, Int>,
+                               file: StaticString = #filePath, line: UInt = #line)
+        throws -> (config: GeneratorConfiguration, directory: URL, summary: GenerationSummary, rows: [Substring]) {
+        let config = movielensConfig()
+        let (directory, summary) = try generate(config, String(name.prefix { $0 != "." }))
+        let rows = try lines(directory, name)
+        XCTAssertEqual(rows.first.map(String.init), header, file: file, line: line)
+        XCTAssertEqual(rows.count - 1, config[keyPath: counted], file: file, line: line)
+        return (config, directory, summary, rows)
     }
 
     private func bytes(_ directory: URL, _ file: String) throws -> Data {
@@ -399,11 +414,8 @@ final class GeneratorTests: XCTestCase {
     // MARK: MovieLens layout
 
     func testMovieLensRatingsAreHalfStarsGroupedByUser() throws {
-        let config = movielensConfig()
-        let (directory, summary) = try generate(config, "movielens")
-        let rows = try lines(directory, "ratings.csv")
-        XCTAssertEqual(rows.first, "userId,movieId,rating,timestamp")
-        XCTAssertEqual(rows.count - 1, config.ratings)
+        let (config, directory, summary, rows) = try movielensFile("ratings.csv", header: "userId,movieId,rating,timestamp",
+                                                                   rowPer: \.ratings)
 
         var previous: (user: Int, movie: Int) = (0, 0)
         var users = Set<Int>(), movies = Set<Int>(), pairs = Set<Rating>()
@@ -457,11 +469,7 @@ final class GeneratorTests: XCTestCase {
     }
 
     func testMovieLensMoviesFollowRFC4180() throws {
-        let config = movielensConfig()
-        let (directory, _) = try generate(config, "movies")
-        let rows = try lines(directory, "movies.csv")
-        XCTAssertEqual(rows.first, "movieId,title,genres")
-        XCTAssertEqual(rows.count - 1, config.movies)
+        let (_, _, _, rows) = try movielensFile("movies.csv", header: "movieId,title,genres", rowPer: \.movies)
         let genreNames: Set<String> = ["Action", "Adventure", "Animation", "Children", "Comedy", "Crime",
                                        "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "IMAX",
                                        "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"]

@@ -1,4 +1,5 @@
 import Features
+import Runtime
 import XCTest
 @testable import Graph
 

@@ -1,4 +1,5 @@
 import Features
+import Runtime
 import XCTest
 @testable import Models
 
@@ -12,11 +13,7 @@ final class ALSTests: XCTestCase {
         let fixed = (0..<(20 * k)).map { _ in Float(rng.nextGaussian()) }
         let partners: [Int32] = (0..<n).map { Int32(($0 * 7) % 20) }
         let residual = (0..<n).map { _ in Float(rng.nextGaussian()) }
-        let sweep = HalfSweep(rows: 1, start: [0, n], partner: partners, residual: residual, rank: k,
-                              regularization: lambda, threads: 1)
-        var gathered = [Float](repeating: 0, count: n * k), targets = [Float](repeating: 0, count: n)
-        var normal = [Float](repeating: 0, count: k * k), rhs = [Float](repeating: 0, count: k)
-        try sweep.solveRow(0, fixed: fixed, gathered: &gathered, targets: &targets, normal: &normal, rhs: &rhs)
+        let rhs = try solveOneRow(fixed: fixed, partners: partners, residual: residual, rank: k, lambda: lambda)
 
         var a = [[Double]](repeating: [Double](repeating: 0, count: k + 1), count: k)
         for i in 0..<k {
@@ -26,18 +23,7 @@ final class ALSTests: XCTestCase {
             a[i][i] += lambda * Double(n)
             for t in 0..<n { a[i][k] += Double(fixed[Int(partners[t]) * k + i]) * Double(residual[t]) }
         }
-        for col in 0..<k {   // elimination without pivoting: A is SPD
-            for row in (col + 1)..<k {
-                let factor = a[row][col] / a[col][col]
-                for j in col...k { a[row][j] -= factor * a[col][j] }
-            }
-        }
-        var x = [Double](repeating: 0, count: k)
-        for i in stride(from: k - 1, through: 0, by: -1) {
-            var s = a[i][k]
-            for j in (i + 1)..<k { s -= a[i][j] * x[j] }
-            x[i] = s / a[i][i]
-        }
+        let x = Self.solveByElimination(a)
         // The kernel works in single precision (factors are float32): agreement to
         // float's ~7 digits, relative to the solution's size.
         for f in 0..<k { XCTAssertEqual(Double(rhs[f]), x[f], accuracy: 1e-5 * max(1, abs(x[f])), "n = \(n), factor \(f)") }
@@ -59,11 +45,7 @@ final class ALSTests: XCTestCase {
         let fixed = (0..<(30 * k)).map { _ in Float(rng.nextGaussian()) }
         let partners: [Int32] = (0..<n).map { Int32(($0 * 11) % 30) }
         let residual = (0..<n).map { _ in Float(rng.nextGaussian()) }
-        let sweep = HalfSweep(rows: 1, start: [0, n], partner: partners, residual: residual, rank: k,
-                              regularization: lambda, threads: 1)
-        var gathered = [Float](repeating: 0, count: n * k), targets = [Float](repeating: 0, count: n)
-        var normal = [Float](repeating: 0, count: k * k), rhs = [Float](repeating: 0, count: k)
-        try sweep.solveRow(0, fixed: fixed, gathered: &gathered, targets: &targets, normal: &normal, rhs: &rhs)
+        let rhs = try solveOneRow(fixed: fixed, partners: partners, residual: residual, rank: k, lambda: lambda)
 
         // A (n+k)×k and b (n+k), then Householder reflections column by column.
         let rows = n + k
@@ -93,12 +75,7 @@ final class ALSTests: XCTestCase {
             for r in col..<rows { dot += v[r] * b[r] }
             for r in col..<rows { b[r] -= 2 * dot / vv * v[r] }
         }
-        var x = [Double](repeating: 0, count: k)
-        for i in stride(from: k - 1, through: 0, by: -1) {
-            var s = b[i]
-            for j in (i + 1)..<k { s -= a[i][j] * x[j] }
-            x[i] = s / a[i][i]
-        }
+        let x = Self.backSubstitute(a, b, unknowns: k)
         for f in 0..<k { XCTAssertEqual(Double(rhs[f]), x[f], accuracy: 1e-5 * max(1, abs(x[f]))) }
     }
 
@@ -121,11 +98,7 @@ final class ALSTests: XCTestCase {
         let partners: [Int32] = (0..<n).map { Int32(($0 * 5) % movies) }
         let ratings = (0..<n).map { _ in Float(1 + rng.next() % 5) }
         let residual = ratings.map { $0 - Float(mu) }
-        let sweep = HalfSweep(rows: 1, start: [0, n], partner: partners, residual: residual, rank: k,
-                              regularization: lambda, threads: 1, jointBias: true)
-        var gathered = [Float](repeating: 0, count: n * (k + 1)), targets = [Float](repeating: 0, count: n)
-        var normal = [Float](repeating: 0, count: (k + 1) * (k + 1)), rhs = [Float](repeating: 0, count: k + 1)
-        try sweep.solveRow(0, fixed: rows, gathered: &gathered, targets: &targets, normal: &normal, rhs: &rhs)
+        let rhs = try solveOneRow(fixed: rows, partners: partners, residual: residual, rank: k, lambda: lambda, jointBias: true)
 
         let d = k + 1
         var a = [[Double]](repeating: [Double](repeating: 0, count: d + 1), count: d)
@@ -135,18 +108,7 @@ final class ALSTests: XCTestCase {
             a[i][i] += lambda * Double(n)
             for t in 0..<n { a[i][d] += feature(t, i) * (Double(ratings[t]) - mu - Double(b[Int(partners[t])])) }
         }
-        for col in 0..<d {
-            for row in (col + 1)..<d {
-                let factor = a[row][col] / a[col][col]
-                for j in col...d { a[row][j] -= factor * a[col][j] }
-            }
-        }
-        var x = [Double](repeating: 0, count: d)
-        for i in stride(from: d - 1, through: 0, by: -1) {
-            var s = a[i][d]
-            for j in (i + 1)..<d { s -= a[i][j] * x[j] }
-            x[i] = s / a[i][i]
-        }
+        let x = Self.solveByElimination(a)
         for f in 0..<d { XCTAssertEqual(Double(rhs[f]), x[f], accuracy: 1e-5 * max(1, abs(x[f]))) }
 
         let folded = try q.withUnsafeBufferPointer { qp in
@@ -169,14 +131,7 @@ final class ALSTests: XCTestCase {
         config.regularization = 0.005
         config.iterations = 15
         let biases = BiasModel(fitting: train)
-        func rmse(_ model: FactorModel) -> Double {
-            var squared = 0.0
-            for e in test {
-                let error = model.score(customer: Int(e.customer), movie: Int(e.movie)) - Double(e.rating)
-                squared += error * error
-            }
-            return (squared / Double(test.count)).squareRoot()
-        }
+        let rmse = { (model: FactorModel) in Self.rmse(model, on: test) }
         config.biases = .joint
         let joint = rmse(try ALSTrainer(config).fit(train, biases: biases))
         config.biases = .fixed
@@ -205,12 +160,7 @@ final class ALSTests: XCTestCase {
         let model = try ALSTrainer(config).fit(train, biases: biases) { rmse.append($0.trainRMSE) }
         XCTAssertEqual(rmse.count, 15)
         XCTAssertLessThan(rmse.last!, rmse.first!)
-        var squared = 0.0
-        for e in test {
-            let error = model.score(customer: Int(e.customer), movie: Int(e.movie)) - Double(e.rating)
-            squared += error * error
-        }
-        let testRMSE = (squared / Double(test.count)).squareRoot()
+        let testRMSE = Self.rmse(model, on: test)
         XCTAssertLessThan(testRMSE, sigma * 1.15, "test RMSE \(testRMSE) vs noise \(sigma)")
     }
 
@@ -238,6 +188,56 @@ final class ALSTests: XCTestCase {
         config.rank = 5
         config.regularization = 0
         XCTAssertThrowsError(try config.validate())
+    }
+
+    // MARK: Helpers
+
+    /// One row's solve by a one-row `HalfSweep` over `partners`: the row's
+    /// unknowns (k factors, then the bias in joint mode).
+    private func solveOneRow(fixed: [Float], partners: [Int32], residual: [Float], rank k: Int, lambda: Double,
+                             jointBias: Bool = false) throws -> [Float] {
+        let n = partners.count, d = jointBias ? k + 1 : k
+        let sweep = HalfSweep(rows: 1, start: [0, n], partner: partners, residual: residual, rank: k,
+                              regularization: lambda, threads: 1, jointBias: jointBias)
+        var gathered = [Float](repeating: 0, count: n * d), targets = [Float](repeating: 0, count: n)
+        var normal = [Float](repeating: 0, count: d * d), rhs = [Float](repeating: 0, count: d)
+        try sweep.solveRow(0, fixed: fixed, gathered: &gathered, targets: &targets, normal: &normal, rhs: &rhs)
+        return rhs
+    }
+
+    /// The solution of the d × (d + 1) augmented system [A | b], in double
+    /// precision, by Gaussian elimination without pivoting (A is SPD).
+    static func solveByElimination(_ augmented: [[Double]]) -> [Double] {
+        var a = augmented
+        let d = a.count
+        for col in 0..<d {
+            for row in (col + 1)..<d {
+                let factor = a[row][col] / a[col][col]
+                for j in col...d { a[row][j] -= factor * a[col][j] }
+            }
+        }
+        return backSubstitute(a, a.map { $0[d] }, unknowns: d)
+    }
+
+    /// x with R x = b, R the upper triangle of the first `unknowns` rows and columns of `a`.
+    static func backSubstitute(_ a: [[Double]], _ b: [Double], unknowns d: Int) -> [Double] {
+        var x = [Double](repeating: 0, count: d)
+        for i in stride(from: d - 1, through: 0, by: -1) {
+            var s = b[i]
+            for j in (i + 1)..<d { s -= a[i][j] * x[j] }
+            x[i] = s / a[i][i]
+        }
+        return x
+    }
+
+    /// The unclipped RMSE of `model` on `test`.
+    static func rmse(_ model: FactorModel, on test: [RatingMatrix.Entry]) -> Double {
+        var squared = 0.0
+        for e in test {
+            let error = model.score(customer: Int(e.customer), movie: Int(e.movie)) - Double(e.rating)
+            squared += error * error
+        }
+        return (squared / Double(test.count)).squareRoot()
     }
 
     /// Ratings 3 + p·q + noise, split 80/20 at random.

@@ -4,16 +4,7 @@ import XCTest
 @testable import Models
 
 /// Model files: round trips, and every kind of damage named as such.
-final class ModelFileTests: XCTestCase {
-    private var folder: URL!
-
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("ModelFileTests-\(UUID().uuidString)")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: folder)
-    }
+final class ModelFileTests: ScratchFolderTestCase {
 
     /// 3 customers (ids ascending), 4 movies (ids not ascending), rank 2; every value distinct.
     private func sampleModel() -> FactorModel {

@@ -5,16 +5,7 @@ import XCTest
 /// `.npy` files parsed back by an independent reading of the format
 /// (numpy/lib/format.py, version 1.0). Checked once by hand against
 /// `numpy.load` as well; Python is not needed to run these tests.
-final class NumPyTests: XCTestCase {
-    private var folder: URL!
-
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("NumPyTests-\(UUID().uuidString)")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: folder)
-    }
+final class NumPyTests: ScratchFolderTestCase {
 
     /// A parsed file: the header dict's text, and the data bytes after it.
     private struct Parsed {

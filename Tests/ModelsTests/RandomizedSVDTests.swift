@@ -1,4 +1,5 @@
 import Features
+import Runtime
 import XCTest
 @testable import Models
 
@@ -14,11 +15,7 @@ final class RandomizedSVDTests: XCTestCase {
         let sigma = (0..<n).map { 10 * pow(0.8, Double($0)) }
         let a = try Self.matrix(rows: m, columns: n, singularValues: sigma, seed: 1)
         let expected = try Self.gesdd(a, rows: m, columns: n)
-        var config = SVDConfiguration()
-        config.rank = 6
-        config.oversampling = 10
-        config.powerIterations = 3
-        let result = try Self.decompose(a, rows: m, columns: n, config)
+        let result = try Self.decompose(a, rows: m, columns: n, SVDConfiguration(rank: 6, oversampling: 10, powerIterations: 3))
         XCTAssertEqual(result.singularValues.count, 6)
         for j in 0..<6 {
             XCTAssertEqual(result.singularValues[j], expected[j], accuracy: 1e-6 * expected[j], "σ_\(j + 1)")
@@ -35,11 +32,7 @@ final class RandomizedSVDTests: XCTestCase {
         var rng = SeededGenerator(seed: 3)
         let a = (0..<(m * n)).map { _ in rng.nextGaussian() }
         let expected = try Self.gesdd(a, rows: m, columns: n)
-        var config = SVDConfiguration()
-        config.rank = 8
-        config.oversampling = 12
-        config.powerIterations = 0
-        let result = try Self.decompose(a, rows: m, columns: n, config)
+        let result = try Self.decompose(a, rows: m, columns: n, SVDConfiguration(rank: 8, oversampling: 12, powerIterations: 0))
         for j in 0..<8 { XCTAssertEqual(result.singularValues[j], expected[j], accuracy: 1e-10 * expected[0]) }
     }
 
@@ -51,11 +44,7 @@ final class RandomizedSVDTests: XCTestCase {
         let sigma = (0..<n).map { 5 * pow(0.75, Double($0)) }
         let a = try Self.matrix(rows: m, columns: n, singularValues: sigma, seed: 6)
         let expected = try Self.gesdd(a, rows: m, columns: n)
-        var config = SVDConfiguration()
-        config.rank = k
-        config.oversampling = 10
-        config.powerIterations = 3
-        let result = try Self.decompose(a, rows: m, columns: n, config)
+        let result = try Self.decompose(a, rows: m, columns: n, SVDConfiguration(rank: k, oversampling: 10, powerIterations: 3))
 
         var residual = a
         for i in 0..<m {
@@ -83,11 +72,7 @@ final class RandomizedSVDTests: XCTestCase {
     func testResidualMatrixSingularValuesMatchGesdd() throws {
         let data = PlantedRatings(customers: 70, movies: 50, rank: 3, density: 0.5, sigma: 0.2, seed: 9)
         let matrix = data.train, biases = BiasModel(fitting: matrix)
-        var config = SVDConfiguration()
-        config.rank = 3
-        config.powerIterations = 4
-        config.threads = 2
-        let result = try RandomizedSVD(config).decompose(matrix, biases: biases)
+        let result = try RandomizedSVD(SVDConfiguration(rank: 3, powerIterations: 4, threads: 2)).decompose(matrix, biases: biases)
 
         let m = matrix.customerCount, n = matrix.movieCount
         var dense = [Double](repeating: 0, count: m * n)
@@ -109,9 +94,7 @@ final class RandomizedSVDTests: XCTestCase {
     func testFactorModelHoldsTheSquareRootScaledFactors() throws {
         let data = PlantedRatings(customers: 40, movies: 30, rank: 2, density: 0.5, sigma: 0.2, seed: 4)
         let biases = BiasModel(fitting: data.train)
-        var config = SVDConfiguration()
-        config.rank = 2
-        let svd = RandomizedSVD(config)
+        let svd = RandomizedSVD(SVDConfiguration(rank: 2))
         let result = try svd.decompose(data.train, biases: biases)
         let model = try svd.factorModel(result, matrix: data.train, biases: biases, dataVersion: "v1", splitID: 3)
         XCTAssertEqual(model.kind, "svd")
@@ -133,9 +116,7 @@ final class RandomizedSVDTests: XCTestCase {
     func testSameSeedSameBits() throws {
         let data = PlantedRatings(customers: 60, movies: 40, rank: 3, density: 0.4, sigma: 0.3, seed: 12)
         let biases = BiasModel(fitting: data.train)
-        var config = SVDConfiguration()
-        config.rank = 4
-        config.threads = 2
+        var config = SVDConfiguration(rank: 4, threads: 2)
         let one = try RandomizedSVD(config).decompose(data.train, biases: biases)
         let two = try RandomizedSVD(config).decompose(data.train, biases: biases)
         XCTAssertEqual(one.singularValues, two.singularValues)

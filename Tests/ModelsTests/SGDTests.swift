@@ -1,4 +1,5 @@
 import Features
+import Runtime
 import XCTest
 @testable import Models
 
@@ -55,14 +56,8 @@ final class SGDTests: XCTestCase {
     func testOneRatingOneEpochIsOneStep() throws {
         let matrix = RatingMatrix(customerIDs: [7], movieIDs: [9], entries: [.init(customer: 0, movie: 0, rating: 4, day: 0)])
         let biases = BiasModel(globalMean: 3.5, customerBias: [0.1], movieBias: [-0.2])
-        var config = SGDConfiguration()
-        config.rank = 1
-        config.epochs = 1
-        config.learningRate = 0.1
-        config.regularization = 0.02
-        config.biasRegularization = 0.05
-        config.initialStandardDeviation = 0.5
-        config.threads = 1
+        let config = SGDConfiguration(rank: 1, epochs: 1, threads: 1, learningRate: 0.1, regularization: 0.02,
+                                      biasRegularization: 0.05, initialStandardDeviation: 0.5)
         let model = try SGDTrainer(config).fit(matrix, biases: biases)
 
         var rng = SeededGenerator(seed: config.seed)
@@ -108,10 +103,7 @@ final class SGDTests: XCTestCase {
     func testSameSeedAndThreadsGiveTheSameBits() throws {
         let data = PlantedRatings(customers: 80, movies: 60, rank: 3, density: 0.3, sigma: 0.2, seed: 8)
         let biases = BiasModel(fitting: data.train)
-        var config = SGDConfiguration()
-        config.rank = 10
-        config.epochs = 3
-        config.threads = 2
+        var config = SGDConfiguration(rank: 10, epochs: 3, threads: 2)
         let one = try SGDTrainer(config).fit(data.train, biases: biases)
         let two = try SGDTrainer(config).fit(data.train, biases: biases)
         XCTAssertEqual(one, two)
@@ -125,11 +117,7 @@ final class SGDTests: XCTestCase {
     func testSnapshotAfterAnEpochEqualsAShorterRun() throws {
         let data = PlantedRatings(customers: 80, movies: 60, rank: 3, density: 0.3, sigma: 0.2, seed: 8)
         let biases = BiasModel(fitting: data.train)
-        var config = SGDConfiguration()
-        config.rank = 6
-        config.epochs = 4
-        config.threads = 2
-        config.learningRateDecay = 0.9
+        var config = SGDConfiguration(rank: 6, epochs: 4, threads: 2, learningRateDecay: 0.9)
         var snapshots: [Int: FactorModel] = [:]
         let four = try SGDTrainer(config).fit(data.train, biases: biases, snapshots: [2, 4], snapshot: { snapshots[$0] = $1 })
         XCTAssertEqual(snapshots.keys.sorted(), [2, 4])
@@ -157,13 +145,8 @@ final class SGDTests: XCTestCase {
         let biases = BiasModel(fitting: data.train)
         let oracle = data.oracleRMSE
         let bias = data.rmse(BaselinePredictor.bias(biases, scale: .netflix))
-        var config = SGDConfiguration()
-        config.rank = 2
-        config.learningRate = 0.02
-        config.learningRateDecay = 0.9
-        config.regularization = 0.005
-        config.biasRegularization = 0.005
-        config.epochs = 20
+        var config = SGDConfiguration(rank: 2, epochs: 20, learningRate: 0.02, learningRateDecay: 0.9,
+                                      regularization: 0.005, biasRegularization: 0.005)
         for threads in [1, 2] {
             config.threads = threads
             var trainRMSE: [Double] = []
@@ -174,20 +157,13 @@ final class SGDTests: XCTestCase {
             XCTAssertLessThanOrEqual(sgd, 1.03 * oracle, "\(threads) threads: SGD \(sgd), oracle \(oracle), bias \(bias)")
             XCTAssertLessThan(sgd, bias)
         }
-        var svdConfig = SVDConfiguration()
-        svdConfig.rank = 2
-        let svd = data.rmse(try RandomizedSVD(svdConfig).fit(data.train, biases: biases))
+        let svd = data.rmse(try RandomizedSVD(SVDConfiguration(rank: 2)).fit(data.train, biases: biases))
         XCTAssertLessThan(svd, bias, "SVD \(svd), bias \(bias), oracle \(oracle)")
     }
 
     func testDivergenceThrows() {
         let data = PlantedRatings(customers: 50, movies: 40, rank: 2, density: 0.5, sigma: 0.3, seed: 5)
-        var config = SGDConfiguration()
-        config.rank = 8
-        config.learningRate = 1
-        config.initialStandardDeviation = 1
-        config.epochs = 50
-        config.threads = 1
+        let config = SGDConfiguration(rank: 8, epochs: 50, threads: 1, learningRate: 1, initialStandardDeviation: 1)
         XCTAssertThrowsError(try SGDTrainer(config).fit(data.train, biases: BiasModel(fitting: data.train))) { error in
             guard case .nonFiniteFactors = error as? SGDError else { return XCTFail("\(error)") }
         }

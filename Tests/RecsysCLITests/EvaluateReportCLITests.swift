@@ -10,12 +10,8 @@ import XCTest
 /// `recsys evaluate --out`: the report parsed as XML, each chart's marks
 /// compared with figures computed independently — in SQL over the warehouse's
 /// feature tables, or from model_runs — never read back from the report itself.
-final class EvaluateReportCLITests: DatabaseTestCase {
+final class EvaluateReportCLITests: CLITestCase {
     override var databasePrefix: String { "evalreport" }
-
-    func recsys(_ arguments: [String]) throws -> CLI.Result {
-        try CLI.run(arguments + ["--database", conninfo], home: folder)
-    }
 
     @discardableResult
     func ok(_ arguments: [String]) throws -> CLI.Result {
@@ -24,8 +20,6 @@ final class EvaluateReportCLITests: DatabaseTestCase {
         return result
     }
 
-    var db: Connection { get throws { try TestServer.connect(conninfo) } }
-    func rows(_ sql: String) throws -> [[String]] { try db.execute(sql).rows.map { $0.map { $0 ?? "" } } }
     func attribute(_ node: XMLNode, _ name: String) -> String { (node as! XMLElement).attribute(forName: name)?.stringValue ?? "" }
     func number(_ node: XMLNode, _ name: String) -> Double { Double(attribute(node, name)) ?? .nan }
 

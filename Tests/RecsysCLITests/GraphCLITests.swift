@@ -11,14 +11,8 @@ import XCTest
 /// and what graph_run / graph_community / graph_centrality hold. Expected
 /// co-rating counts come from SQL self-joins of fact_ratings, an oracle
 /// independent of the Swift count.
-final class GraphCLITests: DatabaseTestCase {
+final class GraphCLITests: CLITestCase {
     override var databasePrefix: String { "graph" }
-
-    func recsys(_ arguments: [String]) throws -> CLI.Result {
-        try CLI.run(arguments + ["--database", conninfo], home: folder)
-    }
-
-    var db: Connection { get throws { try TestServer.connect(conninfo) } }
 
     func json(_ result: CLI.Result, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
         XCTAssertEqual(result.status, 0, result.stderr, file: file, line: line)

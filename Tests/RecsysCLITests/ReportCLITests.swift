@@ -9,14 +9,8 @@ import XCTest
 /// `recsys check` and `recsys analytics` run as a user runs them: the built
 /// binary against a loaded warehouse; the HTML report parsed as XML and every
 /// chart's marks compared with plain SQL over the facts.
-final class ReportCLITests: DatabaseTestCase {
+final class ReportCLITests: CLITestCase {
     override var databasePrefix: String { "report" }
-
-    func recsys(_ arguments: [String]) throws -> CLI.Result {
-        try CLI.run(arguments + ["--database", conninfo], home: folder)
-    }
-
-    var db: Connection { get throws { try TestServer.connect(conninfo) } }
 
     func generated() throws -> URL {
         let data = folder.appendingPathComponent("data")
@@ -98,8 +92,6 @@ final class ReportCLITests: DatabaseTestCase {
         }
         return (plot, marks)
     }
-
-    func rows(_ sql: String) throws -> [[String]] { try db.execute(sql).rows.map { $0.map { $0 ?? "" } } }
 
     func testAnalyticsReportIsSelfContainedXHTMLWhoseChartsShowTheSQLValues() throws {
         XCTAssertEqual(try recsys(["load", "--data", try generated().path, "--skip-check"]).status, 0)

@@ -2,20 +2,14 @@ import Features
 import Foundation
 import Logging
 import Runtime
+import TestSupport
 import XCTest
 @testable import Warehouse
 
 /// Regression tests of the reliability issue that need no database: parsers,
 /// the cache file reader, the progress counter, the managed cluster's quoting.
-final class ReliabilityTests: XCTestCase {
-    var folder: URL!
-
-    override func setUpWithError() throws {
-        folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("reliability-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(at: folder) }
+final class ReliabilityTests: TemporaryFolderTestCase {
+    override var folderPrefix: String { "reliability" }
 
     // 10. A byte-order mark says UTF-8.
     func testATitlesFileWithAByteOrderMarkIsUTF8() throws {

@@ -1,18 +1,16 @@
+import TestSupport
 import XCTest
 @testable import Warehouse
 
 /// The pre-load scan over several files: the parallel path must decide what a
 /// sequential reader decides, in file order.
-final class ScanTests: XCTestCase {
-    var folder: URL!
+final class ScanTests: TemporaryFolderTestCase {
+    override var folderPrefix: String { "scan" }
 
     override func setUpWithError() throws {
-        folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("scan-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try super.setUpWithError()
         try "1,2001,One\n2,2002,Two\n3,2003,Three\n".write(to: folder.appendingPathComponent("movie_titles.csv"), atomically: true, encoding: .utf8)
     }
-
-    override func tearDown() { try? FileManager.default.removeItem(at: folder) }
 
     func write(_ files: [String]) throws -> SourceSet {
         for (i, text) in files.enumerated() {

@@ -84,7 +84,7 @@ final class GraphPictureTests: XCTestCase {
     /// A bigger graph: the members picture holds at most 100 nodes (80 by
     /// default), all of the largest community, and only real edges among them.
     func testTheMembersPictureIsBoundedAndComesFromTheLargestCommunity() throws {
-        var generator = SplitMix(state: 5)
+        var generator = SeededGenerator(seed: 5)
         var edges: [Edge] = []
         var labels: [Int32] = []
         // Community sizes 150, 60, 30 and 40 singletons; 1 in 10 pairs inside, 1 in 400 across.
@@ -198,17 +198,5 @@ final class GraphPictureTests: XCTestCase {
         XCTAssertEqual(try central.nodes(forXPath: ".//circle[@class='mark']").count, 5)
         XCTAssertTrue(html.contains("data-label=\"v&lt;0&gt;\""))
         XCTAssertTrue(html.contains("Colour = community id as in the table"))
-    }
-}
-
-/// SplitMix64, for the test graph only.
-private struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
