@@ -137,24 +137,21 @@ public enum ModelRegistry {
         try connection.transaction {
             _ = try connection.execute("DELETE FROM recommendations WHERE run_id = $1", [String(run)])
             return try connection.copyIn("COPY recommendations (run_id, customer_key, position, movie_key, predicted_rating) FROM STDIN (FORMAT binary)") { out in
-                var tuple = [UInt8]()
+                var tuple = PGCopyBinary.header
                 tuple.reserveCapacity(1 << 16)
-                func put32(_ v: UInt32) { tuple.append(UInt8(v >> 24)); tuple.append(UInt8((v >> 16) & 0xFF)); tuple.append(UInt8((v >> 8) & 0xFF)); tuple.append(UInt8(v & 0xFF)) }
-                func put64(_ v: UInt64) { put32(UInt32(v >> 32)); put32(UInt32(v & 0xFFFF_FFFF)) }
-                tuple.append(contentsOf: Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00, 0, 0, 0, 0, 0, 0, 0, 0])
                 try write { customer, position, movie, rating in
-                    tuple.append(0); tuple.append(5)                          // five fields
-                    put32(4); put32(UInt32(run))
-                    put32(4); put32(UInt32(customer))
-                    put32(2); tuple.append(UInt8(position >> 8)); tuple.append(UInt8(position & 0xFF))
-                    put32(4); put32(UInt32(movie))
-                    put32(8); put64(rating.bitPattern)
+                    PGCopyBinary.beginTuple(fields: 5, &tuple)
+                    PGCopyBinary.int4(Int32(run), &tuple)
+                    PGCopyBinary.int4(Int32(customer), &tuple)
+                    PGCopyBinary.int2(Int16(position), &tuple)
+                    PGCopyBinary.int4(Int32(movie), &tuple)
+                    PGCopyBinary.float8(rating, &tuple)
                     if tuple.count > 60_000 {
                         try out.write(tuple)
                         tuple.removeAll(keepingCapacity: true)
                     }
                 }
-                tuple.append(0xFF); tuple.append(0xFF)
+                tuple.append(contentsOf: PGCopyBinary.trailer)
                 try out.write(tuple)
             }
         }
