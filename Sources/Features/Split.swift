@@ -1,3 +1,4 @@
+import Runtime
 /// How the ratings are divided into train, validation and test.
 ///
 /// Every strategy returns the same thing — one `Split.Part` per rating, in the
@@ -82,8 +83,8 @@ public struct HeldOutRatings: Sendable, Equatable {
     public func checksum(customerIDs: [Int64], movieIDs: [Int64]) -> String {
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
         for i in 0..<count {
-            h = mix(h ^ UInt64(bitPattern: customerIDs[Int(customer[i])]))
-            h = mix(h ^ UInt64(bitPattern: movieIDs[Int(movie[i])]))
+            h = SeededGenerator.mix(h ^ UInt64(bitPattern: customerIDs[Int(customer[i])]))
+            h = SeededGenerator.mix(h ^ UInt64(bitPattern: movieIDs[Int(movie[i])]))
         }
         return String(h, radix: 16)
     }
@@ -112,7 +113,7 @@ public enum Splitter {
         // A second, independent uniform per pair decides validation, so the
         // validation part does not move when the test fraction changes.
         func uniform(_ c: Int, _ m: Int, _ salt: UInt64) -> Double {
-            let h = mix(mix(seed ^ salt &+ UInt64(bitPattern: matrix.customerIDs[c])) ^ UInt64(bitPattern: matrix.movieIDs[m]))
+            let h = SeededGenerator.mix(SeededGenerator.mix(seed ^ salt &+ UInt64(bitPattern: matrix.customerIDs[c])) ^ UInt64(bitPattern: matrix.movieIDs[m]))
             return Double(h >> 11) / Double(1 << 53)
         }
         let testSalt: UInt64 = 0x7E57, validationSalt: UInt64 = 0x7A11D
@@ -172,7 +173,7 @@ public enum Splitter {
         var folds = [UInt8](repeating: 0, count: matrix.count)
         for c in 0..<matrix.customerCount {
             for s in matrix.customerStart[c]..<matrix.customerStart[c + 1] {
-                let h = mix(mix(seed ^ 0xF01D &+ UInt64(bitPattern: matrix.customerIDs[c])) ^ UInt64(bitPattern: matrix.movieIDs[Int(matrix.customerMovie[s])]))
+                let h = SeededGenerator.mix(SeededGenerator.mix(seed ^ 0xF01D &+ UInt64(bitPattern: matrix.customerIDs[c])) ^ UInt64(bitPattern: matrix.movieIDs[Int(matrix.customerMovie[s])]))
                 folds[s] = UInt8(h % UInt64(count))
             }
         }
@@ -244,13 +245,4 @@ extension RatingMatrix {
                                  movieCustomer: trainCustomer, movieRating: trainMovieRating)!
         return Split(train: train, validation: validation, test: test)
     }
-}
-
-/// SplitMix64's finalizer: a good 64-bit mix for hashing ids.
-@inline(__always)
-func mix(_ x: UInt64) -> UInt64 {
-    var z = x &+ 0x9E37_79B9_7F4A_7C15
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
 }

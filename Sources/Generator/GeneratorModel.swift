@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,30 +9,6 @@ import Glibc
 // `Gen` because other files of this module are written concurrently.
 
 // MARK: - Random numbers
-
-/// SplitMix64: used only to expand a (seed, stream, index) triple into the
-/// 256-bit xoshiro state, because xoshiro must not start from correlated or
-/// all-zero states.
-struct GenSplitMix {
-    var state: UInt64
-
-    @inline(__always)
-    static func mix(_ value: UInt64) -> UInt64 {
-        var z = value &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    @inline(__always)
-    mutating func next() -> UInt64 {
-        state = state &+ 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Independent random streams, so that e.g. adding a title word never shifts
 /// the ratings.
@@ -49,9 +26,11 @@ struct GenRNG {
     private var hasSpare = false
 
     init(seed: UInt64, stream: GenStream, index: Int) {
-        var sm = GenSplitMix(state: GenSplitMix.mix(seed)
-            ^ GenSplitMix.mix(stream.rawValue &* 0xD1B5_4A32_D192_ED03)
-            ^ GenSplitMix.mix(UInt64(truncatingIfNeeded: index) &+ 0x632B_E59B_D9B4_E019 &* (stream.rawValue &+ 1)))
+        // SplitMix64 only expands the (seed, stream, index) triple into the 256-bit
+        // xoshiro state: xoshiro must not start from correlated or all-zero states.
+        var sm = SeededGenerator(seed: SeededGenerator.mix(seed)
+            ^ SeededGenerator.mix(stream.rawValue &* 0xD1B5_4A32_D192_ED03)
+            ^ SeededGenerator.mix(UInt64(truncatingIfNeeded: index) &+ 0x632B_E59B_D9B4_E019 &* (stream.rawValue &+ 1)))
         s0 = sm.next(); s1 = sm.next(); s2 = sm.next(); s3 = sm.next()
         if s0 | s1 | s2 | s3 == 0 { s0 = 1 }
     }

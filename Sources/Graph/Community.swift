@@ -1,4 +1,5 @@
 import Features
+import Runtime
 import Foundation
 
 /// The two community detection algorithms.
@@ -292,9 +293,6 @@ extension SeededGenerator {
         }
         return order
     }
-
-    /// A uniform draw from [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
 
 /// A community detection algorithm: one seeded pass (`pass`), repeated over

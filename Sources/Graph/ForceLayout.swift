@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 
 /// Parameters of `ForceLayout`, declared once.
 public struct ForceLayoutConfiguration: Sendable, Equatable {
@@ -57,7 +58,7 @@ public struct ForceLayout: Sendable {
         let pull = valid.map { heaviest > 0 ? $0.weight / heaviest : 0 }
         let mass = Self.masses(n, sizes)
 
-        var rng = SplitMix64(state: configuration.seed)
+        var rng = SeededGenerator(seed: configuration.seed)
         var x = [Double](repeating: 0, count: n), y = x
         for v in 0..<n {
             x[v] = rng.unit()
@@ -122,21 +123,4 @@ public struct ForceLayout: Sendable {
         func unit(_ value: Double) -> Double { min(1, max(0, 0.5 + value / span)) }
         return zip(x, y).map { (unit($0 - cx), unit($1 - cy)) }
     }
-}
-
-/// SplitMix64 (Steele, Lea & Flood 2014), kept here so the module's layout
-/// does not depend on any other generator's stream.
-private struct SplitMix64 {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1): the top 53 bits.
-    mutating func unit() -> Double { Double(next() >> 11) / 9_007_199_254_740_992 }
 }

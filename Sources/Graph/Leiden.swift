@@ -1,4 +1,5 @@
 import Features
+import Runtime
 import Foundation
 
 /// Leiden community detection (Traag, Waltman & van Eck, "From Louvain to

@@ -1,4 +1,5 @@
 import Features
+import Runtime
 import Foundation
 
 /// Louvain community detection: multi-level modularity optimisation

@@ -118,25 +118,10 @@ public struct ContentHash: Sendable {
     public var value: UInt64 {
         var copy = self
         if copy.pendingBytes > 0 { copy.word(copy.pending) }
-        var h = SplitMix64.finalize(UInt64(count))
+        var h = SeededGenerator.mix(UInt64(count))
         for lane in [copy.lanes.0, copy.lanes.1, copy.lanes.2, copy.lanes.3, copy.lanes.4, copy.lanes.5, copy.lanes.6, copy.lanes.7] {
-            h = SplitMix64.finalize(h ^ lane)
+            h = SeededGenerator.mix(h ^ lane)
         }
         return h
-    }
-}
-
-/// SplitMix64 (Steele, Lea & Flood 2014): the finalizer every seeded stream
-/// and hash in recsys mixes with.
-public enum SplitMix64 {
-    public static let increment: UInt64 = 0x9E37_79B9_7F4A_7C15
-
-    /// z + γ, then the three xor-shift-multiply rounds.
-    @inline(__always)
-    public static func finalize(_ value: UInt64) -> UInt64 {
-        var z = value &+ increment
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
