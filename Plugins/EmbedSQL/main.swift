@@ -1,7 +1,9 @@
 import Foundation
 
-// embed-sql INPUT OUTPUT: writes `enum SchemaSQL { static let text = "…" }`
-// holding INPUT byte for byte (the build plugin EmbedSchema runs it).
+// embed-sql INPUT OUTPUT: writes `enum SchemaSQL { static let text = … }`
+// holding INPUT byte for byte, as a raw multi-line string literal whose
+// delimiter has one more `#` than the longest run of `#` in the text, so that
+// nothing in it needs escaping (the build plugin EmbedSchema runs this).
 let arguments = CommandLine.arguments
 guard arguments.count == 3 else {
     FileHandle.standardError.write(Data("usage: embed-sql INPUT OUTPUT\n".utf8))
@@ -9,18 +11,22 @@ guard arguments.count == 3 else {
 }
 do {
     let text = try String(contentsOfFile: arguments[1], encoding: .utf8)
-    var literal = ""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\\": literal += "\\\\"
-        case "\"": literal += "\\\""
-        case "\n": literal += "\\n"
-        case "\t": literal += "\\t"
-        case "\r": literal += "\\r"
-        default: literal.unicodeScalars.append(scalar)
-        }
+    var longest = 0, run = 0
+    for character in text {
+        run = character == "#" ? run + 1 : 0
+        longest = max(longest, run)
     }
-    let source = "// Generated at build time from \(URL(fileURLWithPath: arguments[1]).lastPathComponent) by the EmbedSchema plugin.\nenum SchemaSQL {\n    static let text: String = \"\(literal)\"\n}\n"
+    let hashes = String(repeating: "#", count: longest + 1)
+    // A multi-line literal drops the line break before its closing delimiter: one more keeps the text's own.
+    let source = """
+        // Generated at build time from \(URL(fileURLWithPath: arguments[1]).lastPathComponent) by the EmbedSchema plugin.
+        enum SchemaSQL {
+            static let text = \(hashes)\"\"\"
+        \(text)
+        \"\"\"\(hashes)
+        }
+
+        """
     try source.write(toFile: arguments[2], atomically: true, encoding: .utf8)
 } catch {
     FileHandle.standardError.write(Data("embed-sql: \(error)\n".utf8))

@@ -42,16 +42,16 @@ public struct GraphAnalysisRequest: Sendable {
     public var weight: CoRatingWeight?
     public var topK: Int?
     public var algorithm: Algorithm = .leiden
-    public var resolution: Double = 1
-    public var restarts: Int = 1
-    public var seed: UInt64 = 42
+    /// Resolution and restarts of the community detection (its defaults and ranges live there).
+    public var community = CommunityConfiguration()
+    /// Damping, tolerance, iteration limit, exact limit, pivots and path length of the centralities.
+    public var centralities = CentralityConfiguration()
     public var centrality: Set<CentralityKind> = Set(CentralityKind.allCases)
-    public var damping: Double = 0.85
-    public var tolerance: Double = 1e-6
-    public var maxIterations: Int = 1000
-    public var exactLimit: Int = 5000
-    public var pivots: Int = 256
-    public var distance: PathLength = .hops
+    /// Seeds the customer sample, the node orders and the betweenness pivots.
+    public var seed: UInt64 {
+        get { community.seed }
+        set { community.seed = newValue; centralities.seed = newValue }
+    }
     /// Left out: one per core.
     public var threads: Int?
     /// Communities and leaders to report.
@@ -69,7 +69,7 @@ public enum GraphAnalysis {
     public static func run(_ request: GraphAnalysisRequest, database: Database, logger: Logger) throws -> GraphReport {
         let edges = request.edges, network = request.network, minCommon = request.minCommon, weight = request.weight
         let topK = request.topK, threads = request.threads, sampleCustomers = request.sampleCustomers, seed = request.seed
-        let algorithm = request.algorithm, resolution = request.resolution, restarts = request.restarts
+        let algorithm = request.algorithm
         let centrality = request.centrality, noStore = request.noStore
         let log: (String) -> Void = { logger.info("\($0)") }
         let started = Date()
@@ -134,8 +134,7 @@ public enum GraphAnalysis {
         // 2. Communities.
         var partition: Partition?
         if algorithm != .none {
-            var configuration = CommunityConfiguration(resolution: resolution, seed: seed)
-            configuration.restarts = restarts
+            let configuration = request.community
             partition = try timed("communities") {
                 let detector: any CommunityDetector = algorithm == .louvain ? Louvain(configuration) : Leiden(configuration)
                 return try detector.run(graph, progress: log)
@@ -146,13 +145,7 @@ public enum GraphAnalysis {
         }
 
         // 3. Centrality. Weighted degree is always computed: it ranks community members when PageRank is not asked for.
-        var centralityConfiguration = CentralityConfiguration()
-        centralityConfiguration.damping = request.damping
-        centralityConfiguration.tolerance = request.tolerance
-        centralityConfiguration.maxIterations = request.maxIterations
-        centralityConfiguration.exactLimit = request.exactLimit
-        centralityConfiguration.pivots = request.pivots
-        centralityConfiguration.pathLength = request.distance
+        var centralityConfiguration = request.centralities
         centralityConfiguration.seed = seed
         if let threads { centralityConfiguration.threads = threads }
         var values = CentralityValues()
@@ -200,10 +193,11 @@ public enum GraphAnalysis {
 
     /// The run's parameters as stored in graph_run.params.
     static func parametersJSON(_ request: GraphAnalysisRequest, _ subject: Subject) throws -> String {
-        var parameters: [String: Any] = ["algorithm": request.algorithm.rawValue, "resolution": request.resolution, "restarts": request.restarts,
+        let (community, c) = (request.community, request.centralities)
+        var parameters: [String: Any] = ["algorithm": request.algorithm.rawValue, "resolution": community.resolution, "restarts": community.restarts,
                                          "seed": request.seed, "centrality": request.centrality.map(\.rawValue).sorted(),
-                                         "damping": request.damping, "tolerance": request.tolerance, "max_iterations": request.maxIterations,
-                                         "exact_limit": request.exactLimit, "pivots": request.pivots, "distance": request.distance.rawValue]
+                                         "damping": c.damping, "tolerance": c.tolerance, "max_iterations": c.maxIterations,
+                                         "exact_limit": c.exactLimit, "pivots": c.pivots, "distance": c.pathLength.rawValue]
         if let network = subject.coRating {
             parameters["min_common"] = network.configuration.minCommon
             parameters["weight"] = network.configuration.weight.rawValue
@@ -311,7 +305,7 @@ public struct GraphReport: Encodable, Sendable {
                           ratings: subject.matrix?.count, dataVersion: subject.dataVersion)
         runId = runID
         algorithm = partition == nil ? nil : request.algorithm.rawValue
-        resolution = partition == nil ? nil : request.resolution
+        resolution = partition == nil ? nil : request.community.resolution
         seed = request.seed
         modularity = partition?.modularity
         communityCount = partition?.count
@@ -492,13 +486,12 @@ extension GraphAnalysisRequest {
         if let sampleCustomers, sampleCustomers < 1 { throw fail("--sample-customers must be at least 1") }
         if let minCommon, minCommon < 1 { throw fail("--min-common must be at least 1") }
         if let topK, topK < 1 { throw fail("--top-k must be at least 1") }
-        guard resolution > 0, resolution.isFinite else { throw fail("--resolution must be a positive number") }
-        guard restarts >= 1 else { throw fail("--restarts must be at least 1") }
-        guard damping > 0, damping < 1 else { throw fail("--damping must be between 0 and 1") }
-        guard tolerance > 0, tolerance.isFinite else { throw fail("--tolerance must be a positive number") }
-        guard maxIterations >= 1 else { throw fail("--max-iterations must be at least 1") }
-        guard exactLimit >= 0 else { throw fail("--exact-limit must be 0 or more") }
-        guard pivots >= 1 else { throw fail("--pivots must be at least 1") }
+        do {
+            try community.validate()
+            try centralities.validate()
+        } catch GraphError.invalidParameter(let problem) {
+            throw fail(problem)
+        }
         if let threads, threads < 1 { throw fail("--threads must be at least 1") }
         guard show >= 1 else { throw fail("--show must be at least 1") }
     }

@@ -61,17 +61,17 @@ struct GraphCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Keep each node's K heaviest edges.", discussion: "Left out: every edge stays.", valueName: "k"))
     var topK: Int?
     @Option(help: "Community detection algorithm.") var algorithm: GraphAnalysisRequest.Algorithm = .leiden
-    @Option(help: "Modularity resolution γ (above 1: more, smaller communities).") var resolution: Double = 1
-    @Option(help: "Independent community detection runs; the best modularity is kept.") var restarts: Int = 1
-    @Option(help: "Seed of the customer sample, the node orders and the betweenness pivots.") var seed: UInt64 = 42
+    @Option(help: "Modularity resolution γ (above 1: more, smaller communities; default \(Self.community.resolution)).") var resolution: Double?
+    @Option(help: "Independent community detection runs; the best modularity is kept (default \(Self.community.restarts)).") var restarts: Int?
+    @Option(help: "Seed of the customer sample, the node orders and the betweenness pivots (default \(Self.community.seed)).") var seed: UInt64?
     @Option(help: ArgumentHelp("Centralities to compute: a comma-separated list, all or none.", valueName: "list"))
     var centrality: CentralityList = CentralityList(argument: "all")!
-    @Option(help: "PageRank damping.") var damping: Double = 0.85
-    @Option(help: "PageRank and eigenvector stop when the L1 change per node falls below this.") var tolerance: Double = 1e-6
-    @Option(help: "PageRank and eigenvector give up after this many iterations.") var maxIterations: Int = 1000
-    @Option(help: "Betweenness and harmonic closeness are exact up to this many nodes.") var exactLimit: Int = 5000
-    @Option(help: "Sampled sources for betweenness and harmonic closeness beyond --exact-limit.") var pivots: Int = 256
-    @Option(help: "Edge length for betweenness and harmonic closeness.") var distance: PathLength = .hops
+    @Option(help: "PageRank damping (default \(Self.centralities.damping)).") var damping: Double?
+    @Option(help: "PageRank and eigenvector stop when the L1 change per node falls below this (default \(Self.centralities.tolerance)).") var tolerance: Double?
+    @Option(help: "PageRank and eigenvector give up after this many iterations (default \(Self.centralities.maxIterations)).") var maxIterations: Int?
+    @Option(help: "Betweenness and harmonic closeness are exact up to this many nodes (default \(Self.centralities.exactLimit)).") var exactLimit: Int?
+    @Option(help: "Sampled sources for betweenness and harmonic closeness beyond --exact-limit (default \(Self.centralities.pivots)).") var pivots: Int?
+    @Option(help: "Edge length for betweenness and harmonic closeness (default \(Self.centralities.pathLength.rawValue)).") var distance: PathLength?
     @Option(help: ArgumentHelp("Worker threads for the co-rating count and the centralities (community detection runs on one).",
                                discussion: "Left out: one per core.")) var threads: Int?
     @Option(help: "Communities and leaders to print.") var show: Int = 10
@@ -87,11 +87,19 @@ struct GraphCommand: ParsableCommand {
     var request: GraphAnalysisRequest {
         var r = GraphAnalysisRequest()
         (r.network, r.edges, r.sampleCustomers, r.minCommon) = (network, edges.map { URL(fileURLWithPath: $0) }, sampleCustomers, minCommon)
-        (r.weight, r.topK, r.algorithm, r.resolution, r.restarts, r.seed) = (weight, topK, algorithm, resolution, restarts, seed)
-        (r.centrality, r.damping, r.tolerance, r.maxIterations) = (centrality.kinds, damping, tolerance, maxIterations)
-        (r.exactLimit, r.pivots, r.distance, r.threads, r.show, r.noStore) = (exactLimit, pivots, distance, threads, show, noStore)
+        (r.weight, r.topK, r.algorithm, r.centrality, r.threads, r.show, r.noStore) = (weight, topK, algorithm, centrality.kinds, threads, show, noStore)
+        // Left out, a value keeps the configuration's default: each is written once, there.
+        var (community, c) = (r.community, r.centralities)
+        (community.resolution, community.restarts) = (resolution ?? community.resolution, restarts ?? community.restarts)
+        (c.damping, c.tolerance, c.maxIterations) = (damping ?? c.damping, tolerance ?? c.tolerance, maxIterations ?? c.maxIterations)
+        (c.exactLimit, c.pivots, c.pathLength) = (exactLimit ?? c.exactLimit, pivots ?? c.pivots, distance ?? c.pathLength)
+        (r.community, r.centralities) = (community, c)
+        if let seed { r.seed = seed }
         return r
     }
+
+    private static let community = CommunityConfiguration()
+    private static let centralities = CentralityConfiguration()
 
     func run() throws {
         if let out { try Report.prepare(out) }
