@@ -219,33 +219,6 @@ enum GenSparseIDs {
     }
 }
 
-// MARK: - Calendar
-
-enum GenCalendar {
-    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-    static func days(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(_ days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
-}
-
 // MARK: - The plan
 
 /// Everything decided before any rating is written: the planted parameters of
@@ -280,10 +253,10 @@ final class GenPlan: @unchecked Sendable {
     let customerStart: UnsafeMutableBufferPointer<Int64>
     let customerSpan: UnsafeMutableBufferPointer<Int64>
 
-    static let netflixFirstDay = GenCalendar.days(year: 1999, month: 11, day: 11)
-    static let netflixLastDay = GenCalendar.days(year: 2005, month: 12, day: 31)
-    static let movielensFirstSecond = Int64(GenCalendar.days(year: 1996, month: 1, day: 1)) * 86_400
-    static let movielensLastSecond = Int64(GenCalendar.days(year: 2024, month: 1, day: 1)) * 86_400 - 1
+    static let netflixFirstDay = CivilDate(year: 1999, month: 11, day: 11).daysSinceEpoch
+    static let netflixLastDay = CivilDate(year: 2005, month: 12, day: 31).daysSinceEpoch
+    static let movielensFirstSecond = Int64(CivilDate(year: 1996, month: 1, day: 1).daysSinceEpoch) * 86_400
+    static let movielensLastSecond = Int64(CivilDate(year: 2024, month: 1, day: 1).daysSinceEpoch) * 86_400 - 1
 
     // swiftlint:disable:next function_body_length
     init(_ config: GeneratorConfiguration) {

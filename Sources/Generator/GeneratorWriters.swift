@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -88,7 +89,8 @@ extension DatasetGenerator {
     static func netflixDateTable() -> [UInt8] {
         var table: [UInt8] = []
         for day in GenPlan.netflixFirstDay...GenPlan.netflixLastDay {
-            let (y, m, d) = GenCalendar.civil(day)
+            let date = CivilDate(daysSinceEpoch: day)
+            let (y, m, d) = (date.year, date.month, date.day)
             let digit = { (v: Int) in UInt8(48 + v % 10) }
             table += [digit(y / 1000), digit(y / 100), digit(y / 10), digit(y), 45,
                       digit(m / 10), digit(m), 45, digit(d / 10), digit(d)]

@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 import Features
 
 /// Maps source ids (Int64, possibly sparse) to dense indexes in order of first

@@ -1,4 +1,5 @@
 import XCTest
+import Runtime
 @testable import Warehouse
 
 /// The line parsers on hand-written lines; each expected value is read off the line.

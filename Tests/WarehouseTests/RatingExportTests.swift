@@ -1,4 +1,5 @@
 import Features
+import Runtime
 import TestSupport
 import XCTest
 @testable import Warehouse

@@ -3,6 +3,7 @@
 //   Netflix:   `MovieID:`  |  `CustomerID,Rating,YYYY-MM-DD`
 //   MovieLens: `userId,movieId,rating,timestamp` (header allowed on line 1)
 import Foundation
+import Runtime
 #if canImport(Glibc)
 import Glibc
 #endif
