@@ -15,9 +15,7 @@ cd "$(dirname "$0")/.."
 RATINGS=${RATINGS:-10000000}
 CUSTOMERS=${CUSTOMERS:-100000}
 MOVIES=${MOVIES:-5000}
-scripts/ensure-deps.sh
-swift build -c release --product recsys 2>&1 | tail -n 1
-recsys=$PWD/.build/release/recsys
+recsys=$(scripts/build-release.sh)
 export RECSYS_HOME=$PWD/experiments/out/home
 mkdir -p "$RECSYS_HOME"
 chmod 755 experiments/out "$RECSYS_HOME"

@@ -10,9 +10,7 @@ cd "$(dirname "$0")/.."
 RATINGS=${RATINGS:-1000000}
 CUSTOMERS=${CUSTOMERS:-20000}
 MOVIES=${MOVIES:-2000}
-scripts/ensure-deps.sh
-swift build -c release --product recsys 2>&1 | tail -n 1
-recsys=.build/release/recsys
+recsys=$(scripts/build-release.sh)
 data=.recsys/data/netflix-sample-$RATINGS
 
 $recsys db start

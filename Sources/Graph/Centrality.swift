@@ -88,21 +88,8 @@ public enum Centrality {
             let dangling = Parallel.sum(count: n, threads: configuration.threads) { outWeight[$0] == 0 ? x[$0] : 0 }
             for u in 0..<n { share[u] = outWeight[u] > 0 ? x[u] / outWeight[u] : 0 }
             let base = alpha * dangling / Double(n) + (1 - alpha) / Double(n)
-            next.withUnsafeMutableBufferPointer { out in
-                let out = out
-                share.withUnsafeBufferPointer { share in
-                g.start.withUnsafeBufferPointer { start in
-                g.neighbor.withUnsafeBufferPointer { neighbor in
-                g.weight.withUnsafeBufferPointer { weight in
-                    Parallel.forEachChunk(count: n, chunkSize: 1024, threads: configuration.threads) { range in
-                        for v in range {
-                            var s = g.selfLoop[v] * share[v]
-                            for slot in start[v]..<start[v + 1] { s += weight[slot] * share[Int(neighbor[slot])] }
-                            out[v] = alpha * s + base
-                        }
-                    }
-                }}}}
-            }
+            g.propagate(share, into: &next, threads: configuration.threads, diagonal: { v, share in g.selfLoop[v] * share[v] },
+                        finish: { alpha * $0 + base })
             let change = Parallel.sum(count: n, threads: configuration.threads) { abs(next[$0] - x[$0]) }
             swap(&x, &next)
             if change < Double(n) * configuration.tolerance { return PowerIterationResult(values: x, iterations: iteration) }
@@ -124,21 +111,8 @@ public enum Centrality {
         var x = [Double](repeating: 1 / Double(n), count: n)
         var next = x
         for iteration in 1...configuration.maxIterations {
-            next.withUnsafeMutableBufferPointer { out in
-                let out = out
-                x.withUnsafeBufferPointer { x in
-                g.start.withUnsafeBufferPointer { start in
-                g.neighbor.withUnsafeBufferPointer { neighbor in
-                g.weight.withUnsafeBufferPointer { weight in
-                    Parallel.forEachChunk(count: n, chunkSize: 1024, threads: configuration.threads) { range in
-                        for v in range {
-                            var s = x[v] * (1 + g.selfLoop[v])
-                            for slot in start[v]..<start[v + 1] { s += weight[slot] * x[Int(neighbor[slot])] }
-                            out[v] = s
-                        }
-                    }
-                }}}}
-            }
+            // A + I: the shift is folded into the diagonal term.
+            g.propagate(x, into: &next, threads: configuration.threads, diagonal: { v, x in x[v] * (1 + g.selfLoop[v]) }, finish: { $0 })
             let norm = Parallel.sum(count: n, threads: configuration.threads) { next[$0] * next[$0] }.squareRoot()
             let scale = norm > 0 ? 1 / norm : 1
             for v in 0..<n { next[v] *= scale }
@@ -147,5 +121,30 @@ public enum Centrality {
             if change < Double(n) * configuration.tolerance { return PowerIterationResult(values: x, iterations: iteration) }
         }
         throw GraphError.notConverged("eigenvector centrality", iterations: configuration.maxIterations)
+    }
+}
+
+extension WeightedGraph {
+    /// One step of a power iteration: out[v] = finish(diagonal(v, x) + Σ_u w_uv · x[u]),
+    /// the sum taken in neighbour order (the same bits for any thread count),
+    /// rows in parallel.
+    @inline(__always)
+    func propagate(_ x: [Double], into out: inout [Double], threads: Int,
+                   diagonal: (Int, UnsafeBufferPointer<Double>) -> Double, finish: (Double) -> Double) {
+        out.withUnsafeMutableBufferPointer { out in
+            let out = out
+            x.withUnsafeBufferPointer { x in
+            start.withUnsafeBufferPointer { start in
+            neighbor.withUnsafeBufferPointer { neighbor in
+            weight.withUnsafeBufferPointer { weight in
+                Parallel.forEachChunk(count: nodeCount, chunkSize: 1024, threads: threads) { range in
+                    for v in range {
+                        var s = diagonal(v, x)
+                        for slot in start[v]..<start[v + 1] { s += weight[slot] * x[Int(neighbor[slot])] }
+                        out[v] = finish(s)
+                    }
+                }
+            }}}}
+        }
     }
 }

@@ -7,17 +7,36 @@ import Runtime
 import Warehouse
 
 /// One line of `recsys evaluate`: a model's (or baseline's) metrics on the test part.
+/// Its JSON is flat: the metrics' fields beside name, path and ranking.
+@dynamicMemberLookup
 public struct EvaluationRow: Codable, Sendable {
     public var name: String
-    public var rmse: Double
-    public var mae: Double
-    public var mape: Double
-    public var mse: Double
-    public var n: Int
-    public var fallbacks: Int
+    public var metrics: Metrics
     public var path: String?
     /// With ranking or a report; nil for global_mean (all scores tie).
     public var ranking: RankingMetrics?
+
+    public subscript<T>(dynamicMember field: KeyPath<Metrics, T>) -> T { metrics[keyPath: field] }
+
+    private enum CodingKeys: String, CodingKey { case name, path, ranking }
+
+    public init(name: String, metrics: Metrics, path: String?, ranking: RankingMetrics?) {
+        (self.name, self.metrics, self.path, self.ranking) = (name, metrics, path, ranking)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try c.decode(String.self, forKey: .name), metrics: try Metrics(from: decoder),
+                  path: try c.decodeIfPresent(String.self, forKey: .path), ranking: try c.decodeIfPresent(RankingMetrics.self, forKey: .ranking))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try metrics.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encodeIfPresent(path, forKey: .path)
+        try c.encodeIfPresent(ranking, forKey: .ranking)
+    }
 }
 
 /// What to evaluate and how much.
@@ -66,8 +85,7 @@ public enum Evaluator {
             guard let m = Evaluation.metrics(predictor, on: data.split.test, trainedOn: data.train) else {
                 throw WorkflowError(.badRequest, "the test part of split \(data.splitID) holds no ratings; run `recsys features` to make a split with a test part")
             }
-            var row = EvaluationRow(name: name, rmse: m.rmse, mae: m.mae, mape: m.mape, mse: m.mse, n: m.n,
-                                    fallbacks: m.fallbacks, path: path)
+            var row = EvaluationRow(name: name, metrics: m, path: path, ranking: nil)
             if ranked, let rankable {
                 logger.info("\(name): top-\(k) lists for the test customers…")
                 row.ranking = Ranking.evaluate(rankable, on: data.split.test, trainedOn: data.train, k: k, threshold: relevant, threads: threads)
