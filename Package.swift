@@ -60,14 +60,15 @@ let package = Package(
             ]
         ),
         // Benchmarks live apart from the product (experiments/RESULTS.md).
+        .target(name: "BenchSupport", dependencies: ["Warehouse", "Features"], path: "experiments/BenchSupport"),
         .executableTarget(
             name: "recsys-bench",
-            dependencies: ["Warehouse", "Features", "Models"],
+            dependencies: ["BenchSupport", "Warehouse", "Features", "Models"],
             path: "experiments/bench"
         ),
         .executableTarget(
             name: "graph-bench",
-            dependencies: ["Warehouse", "Features", "Graph"],
+            dependencies: ["BenchSupport", "Warehouse", "Features", "Graph"],
             path: "experiments/graph-bench"
         ),
         // Shared by the test targets: the throwaway server, the CLI runner, and

@@ -14,26 +14,12 @@
 //
 // Reads the complete load of the database recsys would use (the managed
 // cluster under RECSYS_HOME unless --database / RECSYS_DATABASE_URL say otherwise).
+import BenchSupport
 import Features
 import Foundation
 import Models
 import Warehouse
 
-func argument(_ name: String, _ fallback: Int) -> Int {
-    let args = CommandLine.arguments
-    if let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) { return v }
-    return fallback
-}
-func option(_ name: String) -> String? {
-    let args = CommandLine.arguments
-    if let i = args.firstIndex(of: name), i + 1 < args.count { return args[i + 1] }
-    return nil
-}
-func peakMemoryGB() -> Double {
-    var usage = rusage()
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-    return Double(usage.ru_maxrss) / 1_048_576   // KiB → GiB
-}
 
 let rank = argument("--rank", 50)
 let iterations = argument("--iterations", 3)
@@ -56,14 +42,8 @@ let dgemm = 2 * pow(Double(n), 3) / best / 1e9
 print(String(format: "dgemm %d×%d, %d threads: %.1f GFLOP/s", n, n, threads, dgemm))
 
 // 2. The ratings, from the cache when it holds this data version.
-let home = RecsysHome()
-let database = Database(target: DatabaseTarget.resolve(option: option("--database")), home: home)
-let connection = try database.connect()
+let (matrix, version, cached, home, connection) = try warehouseRatings()
 var t = Date()
-let (matrix, version, cached) = try RatingExport.matrix(connection, home: home)
-print(String(format: "ratings: %d (%d customers, %d movies), data version %@, %@ in %.1f s",
-             matrix.count, matrix.customerCount, matrix.movieCount, version, cached ? "read from the cache" : "exported and cached",
-             Date().timeIntervalSince(t)))
 print(String(format: "  peak memory so far: %.2f GiB", peakMemoryGB()))
 if !cached && CommandLine.arguments.contains("--reread") {
     // Holds two matrices at once: the peak after this is not the trainer's.

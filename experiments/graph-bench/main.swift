@@ -18,22 +18,12 @@
 //       --min-common 20 --top-k 20 --pivots 100 --out experiments/out/graph-bench [--python python3]
 //
 // experiments/graph_benchmark.sh runs both with the data they need.
+import BenchSupport
 import Features
 import Foundation
 import Graph
 import Warehouse
 
-func option(_ name: String) -> String? {
-    let args = CommandLine.arguments
-    if let i = args.firstIndex(of: name), i + 1 < args.count { return args[i + 1] }
-    return nil
-}
-func argument(_ name: String, _ fallback: Int) -> Int { option(name).flatMap { Int($0) } ?? fallback }
-func peakMemoryGB() -> Double {
-    var usage = rusage()
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-    return Double(usage.ru_maxrss) / 1_048_576   // KiB → GiB
-}
 func log(_ line: String) { FileHandle.standardError.write((line + "\n").data(using: .utf8)!) }
 func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }
 func timed<T>(_ label: String, _ body: () throws -> T) rethrows -> (T, Double) {
@@ -50,14 +40,7 @@ let cores = ProcessInfo.processInfo.activeProcessorCount
 let memory = Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824
 print(String(format: "machine: %d cores, %.0f GiB; %d worker threads", cores, memory, threads))
 
-let home = RecsysHome()
-let database = Database(target: DatabaseTarget.resolve(option: option("--database")), home: home)
-let connection = try database.connect()
-var started = Date()
-let (matrix, version, cached) = try RatingExport.matrix(connection, home: home)
-print(String(format: "ratings: %d (%d customers, %d movies), data version %@, %@ in %.1f s",
-             matrix.count, matrix.customerCount, matrix.movieCount, version, cached ? "from the cache" : "exported",
-             Date().timeIntervalSince(started)))
+let (matrix, version, _, home, _) = try warehouseRatings()
 let cacheFile = home.cache.appendingPathComponent("ratings-\(version).bin")
 
 var configuration = CoRatingConfiguration(minCommon: argument("--min-common", 1), threads: threads)
