@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 
 /// Writes arrays as NumPy `.npy` files (format version 1.0), so that Python
 /// users can `numpy.load` a model's factors, biases and ids without a parser

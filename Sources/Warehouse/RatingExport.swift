@@ -119,34 +119,26 @@ enum MatrixFile {
     }
 
     /// Streams the arrays to disk one after another (no second copy of the
-    /// matrix in memory: at Netflix scale that copy alone was 2 GB), into a
-    /// temporary file of a unique name that this process holds an exclusive
-    /// flock on until it is renamed: a concurrent command's cleanup
-    /// (`removeStale`) never deletes a file being written.
+    /// matrix in memory: at Netflix scale that copy alone was 2 GB) through
+    /// `AtomicFile`, whose flock keeps `removeStale` off a file being written.
+    /// Not synced: a cache lost to a crash is exported again.
     static func write(_ m: RatingMatrix, dataVersion: String, to url: URL) throws {
-        let temporary = TemporaryFiles.name(beside: url)
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw OutputError(destination: temporary.path, errorNumber: errno) }
-        let token = TemporaryFiles.register(temporary.path)
-        var renamed = false
-        defer {
-            close(fd)
-            if !renamed { unlink(temporary.path) }
-            TemporaryFiles.unregister(token)
-        }
-        flock(fd, LOCK_EX)
+        try AtomicFile.replace(url, sync: false) { fd, temporary in try stream(m, dataVersion: dataVersion, to: fd, path: temporary) }
+    }
+
+    private static func stream(_ m: RatingMatrix, dataVersion: String, to fd: Int32, path temporary: String) throws {
         var hasher = ContentHash()
         var buffer = [UInt8]()
         buffer.reserveCapacity(1 << 20)
         func flush() throws {
-            try buffer.withUnsafeBytes { try Output.write($0, to: fd, destination: temporary.path) }
+            try buffer.withUnsafeBytes { try Output.write($0, to: fd, destination: temporary) }
             buffer.removeAll(keepingCapacity: true)
         }
         func emit(_ bytes: UnsafeRawBufferPointer, hash: Bool = true) throws {
             if hash { hasher.add(bytes) }
             if bytes.count > 1 << 19 {
                 try flush()
-                try Output.write(bytes, to: fd, destination: temporary.path)
+                try Output.write(bytes, to: fd, destination: temporary)
             } else {
                 buffer.append(contentsOf: bytes)
                 if buffer.count >= 1 << 20 { try flush() }
@@ -166,9 +158,6 @@ enum MatrixFile {
         var sum = hasher.value
         try withUnsafeBytes(of: &sum) { try emit($0, hash: false) }
         try flush()
-        // rename(2) replaces atomically: a reader sees the old file or the whole new one.
-        guard rename(temporary.path, url.path) == 0 else { throw OutputError(destination: url.path, errorNumber: errno) }
-        renamed = true
     }
 
     /// Deletes the cache files of other data versions and the partial files
