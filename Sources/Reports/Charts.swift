@@ -14,25 +14,67 @@ import Foundation
 /// A chart a report can show: an SVG picture plus the data behind it as a table
 /// (the Markdown report prints the table; screen readers get title and summary).
 public protocol ReportChart {
-    /// Becomes the element ids and the file name of the standalone SVG.
-    var id: String { get }
-    var title: String { get }
-    /// One sentence saying what the chart shows; the SVG's `<desc>`.
-    var summary: String { get }
+    /// Its id, title, summary and axis names.
+    var labels: ChartLabels { get }
     /// The SVG element; `standalone` adds the XML namespace a separate .svg file needs.
     func svg(standalone: Bool) -> String
     /// The plotted data, for Markdown and for readers without pictures.
     var dataTable: ReportTable { get }
 }
 
+extension ReportChart {
+    public var id: String { labels.id }
+    public var title: String { labels.title }
+    public var summary: String { labels.summary }
+}
+
+/// What a chart says in words: who it is, what it shows, what its axes are.
+public struct ChartLabels {
+    /// Becomes the element ids and the file name of the standalone SVG.
+    public var id: String
+    public var title: String
+    /// One sentence saying what the chart shows; the SVG's `<desc>`.
+    public var summary: String
+    /// The name of the horizontal axis ("" for none).
+    public var x: String
+    /// The name of the vertical axis ("" for none).
+    public var y: String
+
+    public init(id: String, title: String, summary: String, x: String = "", y: String = "") {
+        self.id = id
+        self.title = title
+        self.summary = summary
+        self.x = x
+        self.y = y
+    }
+}
+
+/// A value under a category label: a bar of a bar chart, a point of a line chart.
+public struct LabelledValue {
+    public var label: String
+    public var value: Double
+    /// The tooltip; defaults to "label: value".
+    public var note: String?
+
+    public init(label: String, value: Double, note: String? = nil) {
+        self.label = label
+        self.value = value
+        self.note = note
+    }
+
+    var tooltip: String { note ?? "\(label): \(Markup.number(value, decimals: 4))" }
+    /// Its row of the chart's data table.
+    var row: [String] { [label, Markup.number(value, decimals: 4)] }
+}
+
 /// Size and margins shared by the charts (user units = CSS pixels at 100 %).
 public struct ChartFrame {
-    public var width: Double = 760
-    public var height: Double = 320
-    public var left: Double = 64
-    public var right: Double = 20
-    public var top: Double = 16
-    public var bottom: Double = 56
+    public var width: Double
+    public var height: Double
+    public var left: Double
+    public var right: Double
+    public var top: Double
+    public var bottom: Double
 
     public var plotWidth: Double { width - left - right }
     public var plotHeight: Double { height - top - bottom }
@@ -62,101 +104,138 @@ func svgOpen(_ chart: some ReportChart, frame: ChartFrame, standalone: Bool) -> 
         """
 }
 
-/// Horizontal grid lines and labels of a value axis on the left.
-func valueAxis(_ scale: NiceScale, frame: ChartFrame, label: String) -> String {
-    let ppu = frame.plotHeight / (scale.max - scale.min)
-    var out = "<g class=\"axis y-axis\">\n"
-    for tick in scale.ticks {
-        let y = frame.top + (scale.max - tick) * ppu
-        out += "<line x1=\"\(Markup.coordinate(frame.left))\" x2=\"\(Markup.coordinate(frame.width - frame.right))\" y1=\"\(Markup.coordinate(y))\" y2=\"\(Markup.coordinate(y))\" stroke=\"#e3e3e3\"/>\n"
-        out += "<text x=\"\(Markup.coordinate(frame.left - 6))\" y=\"\(Markup.coordinate(y + 4))\" text-anchor=\"end\" fill=\"#444\">\(Markup.xml(Markup.tick(tick, step: scale.step)))</text>\n"
-    }
-    out += "<text x=\"14\" y=\"\(Markup.coordinate(frame.top + frame.plotHeight / 2))\" text-anchor=\"middle\" fill=\"#444\" transform=\"rotate(-90 14 \(Markup.coordinate(frame.top + frame.plotHeight / 2)))\">\(Markup.xml(label))</text>\n"
-    out += "<line x1=\"\(Markup.coordinate(frame.left))\" x2=\"\(Markup.coordinate(frame.left))\" y1=\"\(Markup.coordinate(frame.top))\" y2=\"\(Markup.coordinate(frame.top + frame.plotHeight))\" stroke=\"#888\"/>\n"
-    return out + "</g>\n"
+/// A data mark: an element of class `mark` with its data attributes and its tooltip.
+func mark(_ element: String, _ attributes: String, note: String) -> String {
+    "<\(element) class=\"mark\" \(attributes)><title>\(Markup.xml(note))</title></\(element)>\n"
 }
 
-/// Category labels under the plot, thinned so that they do not overlap.
-func categoryAxis(_ labels: [String], centers: [Double], frame: ChartFrame, label: String) -> String {
-    let slot = labels.isEmpty ? frame.plotWidth : frame.plotWidth / Double(labels.count)
-    let widest = Double(labels.map(\.count).max() ?? 1) * 7 + 8
-    let every = max(1, Int((widest / slot).rounded(.up)))
-    let baseline = frame.top + frame.plotHeight
-    var out = "<g class=\"axis x-axis\">\n"
-    out += "<line x1=\"\(Markup.coordinate(frame.left))\" x2=\"\(Markup.coordinate(frame.width - frame.right))\" y1=\"\(Markup.coordinate(baseline))\" y2=\"\(Markup.coordinate(baseline))\" stroke=\"#888\"/>\n"
-    for (i, text) in labels.enumerated() where i % every == 0 {
-        out += "<text x=\"\(Markup.coordinate(centers[i]))\" y=\"\(Markup.coordinate(baseline + 16))\" text-anchor=\"middle\" fill=\"#444\">\(Markup.xml(text))</text>\n"
+/// A value scale laid along one side of the plot area: how many pixels a unit
+/// spans and where a value stands.
+struct PlotScale {
+    let scale: NiceScale
+    /// Pixels per unit.
+    let ppu: Double
+    private let position: (Double) -> Double
+
+    /// Along the plot's width, `scale.min` at its left edge.
+    static func across(_ scale: NiceScale, frame: ChartFrame) -> PlotScale {
+        let ppu = frame.plotWidth / (scale.max - scale.min)
+        return PlotScale(scale: scale, ppu: ppu) { frame.left + ($0 - scale.min) * ppu }
     }
-    out += "<text x=\"\(Markup.coordinate(frame.left + frame.plotWidth / 2))\" y=\"\(Markup.coordinate(frame.height - 8))\" text-anchor=\"middle\" fill=\"#444\">\(Markup.xml(label))</text>\n"
-    return out + "</g>\n"
+
+    /// Up the plot's height, `scale.max` at its top edge.
+    static func up(_ scale: NiceScale, frame: ChartFrame) -> PlotScale {
+        let ppu = frame.plotHeight / (scale.max - scale.min)
+        return PlotScale(scale: scale, ppu: ppu) { frame.top + (scale.max - $0) * ppu }
+    }
+
+    /// The coordinate of `value`.
+    func callAsFunction(_ value: Double) -> Double { position(value) }
 }
 
-func plotGroup(_ scale: NiceScale, ppu: Double) -> String {
-    "<g class=\"plot\" data-y-min=\"\(Markup.data(scale.min))\" data-y-max=\"\(Markup.data(scale.max))\" data-pixels-per-unit=\"\(Markup.data(ppu))\">\n"
+/// The plot area of a chart whose values run up a scale on the left (bars,
+/// lines, dots): where a value stands, and the SVG around the marks — the
+/// opening, a legend, the value axis, the plot group and the axis under it.
+struct ValuePlot {
+    let frame: ChartFrame
+    /// The value axis.
+    let y: PlotScale
+
+    init(_ scale: NiceScale, frame: ChartFrame) {
+        self.frame = frame
+        y = .up(scale, frame: frame)
+    }
+
+    /// A bar from zero to `value`: its top and its height.
+    func bar(_ value: Double) -> (y: Double, height: Double) {
+        let zeroY = frame.top + y.scale.max * y.ppu
+        let height = abs(value) * y.ppu
+        return (value >= 0 ? zeroY - height : zeroY, height)
+    }
+
+    /// The width of each of `count` equal category slots across the plot.
+    func slot(_ count: Int) -> Double { count == 0 ? frame.plotWidth : frame.plotWidth / Double(count) }
+
+    /// With categories under the plot: `labels` centred at `centers`, thinned so that they do not overlap.
+    func svg(_ chart: some ReportChart, standalone: Bool, legend: String = "", marks: String, categories labels: [String], centers: [Double]) -> String {
+        let widest = Double(labels.map(\.count).max() ?? 1) * 7 + 8
+        let every = max(1, Int((widest / slot(labels.count)).rounded(.up)))
+        let ticks = labels.indices.filter { $0 % every == 0 }.map { (x: centers[$0], text: labels[$0]) }
+        return opening(chart, standalone: standalone, legend: legend) + plotGroup() + marks + "</g>\n"
+            + xAxis(ticks, label: chart.labels.x) + "</svg>"
+    }
+
+    /// With a numeric x axis, whose scale the plot group states too.
+    func svg(_ chart: some ReportChart, standalone: Bool, legend: String = "", marks: String, x: PlotScale, tick: (Double) -> String) -> String {
+        opening(chart, standalone: standalone, legend: legend) + xAxis(x.scale.ticks.map { (x: x($0), text: tick($0)) }, label: chart.labels.x)
+            + plotGroup(" data-x-min=\"\(Markup.data(x.scale.min))\" data-x-pixels-per-unit=\"\(Markup.data(x.ppu))\"") + marks + "</g>\n</svg>"
+    }
+
+    /// The SVG's opening, the legend and the value axis: horizontal grid lines and labels on the left.
+    private func opening(_ chart: some ReportChart, standalone: Bool, legend: String) -> String {
+        var out = svgOpen(chart, frame: frame, standalone: standalone) + legend + "<g class=\"axis y-axis\">\n"
+        for tick in y.scale.ticks {
+            out += "<line x1=\"\(Markup.coordinate(frame.left))\" x2=\"\(Markup.coordinate(frame.width - frame.right))\" y1=\"\(Markup.coordinate(y(tick)))\" y2=\"\(Markup.coordinate(y(tick)))\" stroke=\"#e3e3e3\"/>\n"
+            out += "<text x=\"\(Markup.coordinate(frame.left - 6))\" y=\"\(Markup.coordinate(y(tick) + 4))\" text-anchor=\"end\" fill=\"#444\">\(Markup.xml(Markup.tick(tick, step: y.scale.step)))</text>\n"
+        }
+        let middle = Markup.coordinate(frame.top + frame.plotHeight / 2)
+        out += "<text x=\"14\" y=\"\(middle)\" text-anchor=\"middle\" fill=\"#444\" transform=\"rotate(-90 14 \(middle))\">\(Markup.xml(chart.labels.y))</text>\n"
+        out += "<line x1=\"\(Markup.coordinate(frame.left))\" x2=\"\(Markup.coordinate(frame.left))\" y1=\"\(Markup.coordinate(frame.top))\" y2=\"\(Markup.coordinate(frame.top + frame.plotHeight))\" stroke=\"#888\"/>\n"
+        return out + "</g>\n"
+    }
+
+    /// The axis under the plot: its line, a text at each tick and its name.
+    private func xAxis(_ ticks: [(x: Double, text: String)], label: String) -> String {
+        let baseline = frame.top + frame.plotHeight
+        var out = "<g class=\"axis x-axis\">\n"
+        out += "<line x1=\"\(Markup.coordinate(frame.left))\" x2=\"\(Markup.coordinate(frame.width - frame.right))\" y1=\"\(Markup.coordinate(baseline))\" y2=\"\(Markup.coordinate(baseline))\" stroke=\"#888\"/>\n"
+        for tick in ticks {
+            out += "<text x=\"\(Markup.coordinate(tick.x))\" y=\"\(Markup.coordinate(baseline + 16))\" text-anchor=\"middle\" fill=\"#444\">\(Markup.xml(tick.text))</text>\n"
+        }
+        out += "<text x=\"\(Markup.coordinate(frame.left + frame.plotWidth / 2))\" y=\"\(Markup.coordinate(frame.height - 8))\" text-anchor=\"middle\" fill=\"#444\">\(Markup.xml(label))</text>\n"
+        return out + "</g>\n"
+    }
+
+    private func plotGroup(_ more: String = "") -> String {
+        "<g class=\"plot\" data-y-min=\"\(Markup.data(y.scale.min))\" data-y-max=\"\(Markup.data(y.scale.max))\" data-pixels-per-unit=\"\(Markup.data(y.ppu))\"\(more)>\n"
+    }
 }
 
 /// Vertical bars from zero, one per category. With `gap` 0 and bin edges it
 /// draws a histogram (see `Histogram`).
 public struct BarChart: ReportChart {
-    public struct Bar {
-        public var label: String
-        public var value: Double
-        /// The tooltip; defaults to "label: value".
-        public var note: String?
+    public typealias Bar = LabelledValue
 
-        public init(label: String, value: Double, note: String? = nil) {
-            self.label = label
-            self.value = value
-            self.note = note
-        }
-    }
-
-    public var id: String
-    public var title: String
-    public var summary: String
-    public var xLabel: String
-    public var yLabel: String
+    public var labels: ChartLabels
     public var bars: [Bar]
-    public var frame = ChartFrame()
+    public var frame: ChartFrame
     /// Space between bars, as a fraction of a bar's slot.
-    public var gap: Double = 0.2
-    public var color = "#3b6ea5"
+    public var gap: Double
+    public var color: String
     /// Extra attributes per bar (a histogram's bin edges).
-    public var extraAttributes: [String] = []
+    public var extraAttributes: [String]
 
     public func svg(standalone: Bool) -> String {
         let values = bars.map(\.value)
-        let scale = NiceScale(lo: min(0, values.min() ?? 0), hi: max(0, values.max() ?? 1))
-        let ppu = frame.plotHeight / (scale.max - scale.min)
-        let zeroY = frame.top + scale.max * ppu
-        let slot = bars.isEmpty ? frame.plotWidth : frame.plotWidth / Double(bars.count)
-        var out = svgOpen(self, frame: frame, standalone: standalone) + valueAxis(scale, frame: frame, label: yLabel)
-        out += plotGroup(scale, ppu: ppu)
+        let plot = ValuePlot(NiceScale(lo: min(0, values.min() ?? 0), hi: max(0, values.max() ?? 1)), frame: frame)
+        let slot = plot.slot(bars.count)
+        var marks = ""
         var centers: [Double] = []
         for (i, bar) in bars.enumerated() {
             let x = frame.left + Double(i) * slot + slot * gap / 2
             let width = slot * (1 - gap)
-            let height = abs(bar.value) * ppu
-            let y = bar.value >= 0 ? zeroY - height : zeroY
+            let (y, height) = plot.bar(bar.value)
             centers.append(x + width / 2)
             let extra = i < extraAttributes.count ? " " + extraAttributes[i] : ""
-            let note = bar.note ?? "\(bar.label): \(Markup.number(bar.value, decimals: 4))"
-            out += "<rect class=\"mark\" data-label=\"\(Markup.xml(bar.label))\" data-value=\"\(Markup.data(bar.value))\"\(extra) x=\"\(Markup.coordinate(x))\" y=\"\(Markup.coordinate(y))\" width=\"\(Markup.coordinate(width))\" height=\"\(Markup.coordinate(height))\" fill=\"\(color)\"><title>\(Markup.xml(note))</title></rect>\n"
+            marks += mark("rect", "data-label=\"\(Markup.xml(bar.label))\" data-value=\"\(Markup.data(bar.value))\"\(extra) x=\"\(Markup.coordinate(x))\" y=\"\(Markup.coordinate(y))\" width=\"\(Markup.coordinate(width))\" height=\"\(Markup.coordinate(height))\" fill=\"\(color)\"", note: bar.tooltip)
         }
-        out += "</g>\n" + categoryAxis(bars.map(\.label), centers: centers, frame: frame, label: xLabel)
-        return out + "</svg>"
+        return plot.svg(self, standalone: standalone, marks: marks, categories: bars.map(\.label), centers: centers)
     }
 
-    public var dataTable: ReportTable {
-        ReportTable(header: [xLabel, yLabel], rows: bars.map { [$0.label, Markup.number($0.value, decimals: 4)] })
-    }
+    public var dataTable: ReportTable { ReportTable(header: [labels.x, labels.y], rows: bars.map(\.row)) }
 
     public init(id: String, title: String, summary: String, xLabel: String, yLabel: String, bars: [Bar], frame: ChartFrame = ChartFrame(), gap: Double = 0.2, color: String = "#3b6ea5", extraAttributes: [String] = []) {
-        self.id = id
-        self.title = title
-        self.summary = summary
-        self.xLabel = xLabel
-        self.yLabel = yLabel
+        labels = ChartLabels(id: id, title: title, summary: summary, x: xLabel, y: yLabel)
         self.bars = bars
         self.frame = frame
         self.gap = gap
@@ -168,52 +247,43 @@ public struct BarChart: ReportChart {
 /// Horizontal bars from zero, labelled on the left: for ranked lists with long
 /// names. The scale runs along x: a bar's `width` is value × pixels-per-unit.
 public struct HorizontalBarChart: ReportChart {
-    public var id: String
-    public var title: String
-    public var summary: String
-    /// What the bars are (the data table's first column).
-    public var categoryLabel: String = ""
-    public var valueLabel: String
+    /// The values run along x (`labels.x`), the categories down the left (`labels.y`).
+    public var labels: ChartLabels
     public var bars: [BarChart.Bar]
-    public var labelWidth: Double = 260
-    public var width: Double = 760
-    public var rowHeight: Double = 22
-    public var color = "#3b6ea5"
+    public var labelWidth: Double
+    public var width: Double
+    public var rowHeight: Double
+    public var color: String
+
+    /// What the bars are (the data table's first column).
+    public var categoryLabel: String { labels.y }
+    public var valueLabel: String { labels.x }
 
     public func svg(standalone: Bool) -> String {
         let frame = ChartFrame(width: width, height: 16 + Double(bars.count) * rowHeight + 44, left: labelWidth, right: 24, top: 16, bottom: 44)
-        let scale = NiceScale(lo: 0, hi: max(0, bars.map(\.value).max() ?? 1))
-        let ppu = frame.plotWidth / (scale.max - scale.min)
+        let x = PlotScale.across(NiceScale(lo: 0, hi: max(0, bars.map(\.value).max() ?? 1)), frame: frame)
         var out = svgOpen(self, frame: frame, standalone: standalone) + "<g class=\"axis x-axis\">\n"
         let bottom = frame.top + frame.plotHeight
-        for tick in scale.ticks {
-            let x = frame.left + tick * ppu
-            out += "<line x1=\"\(Markup.coordinate(x))\" x2=\"\(Markup.coordinate(x))\" y1=\"\(Markup.coordinate(frame.top))\" y2=\"\(Markup.coordinate(bottom))\" stroke=\"#e3e3e3\"/>\n"
-            out += "<text x=\"\(Markup.coordinate(x))\" y=\"\(Markup.coordinate(bottom + 16))\" text-anchor=\"middle\" fill=\"#444\">\(Markup.xml(Markup.tick(tick, step: scale.step)))</text>\n"
+        for tick in x.scale.ticks {
+            out += "<line x1=\"\(Markup.coordinate(x(tick)))\" x2=\"\(Markup.coordinate(x(tick)))\" y1=\"\(Markup.coordinate(frame.top))\" y2=\"\(Markup.coordinate(bottom))\" stroke=\"#e3e3e3\"/>\n"
+            out += "<text x=\"\(Markup.coordinate(x(tick)))\" y=\"\(Markup.coordinate(bottom + 16))\" text-anchor=\"middle\" fill=\"#444\">\(Markup.xml(Markup.tick(tick, step: x.scale.step)))</text>\n"
         }
         out += "<text x=\"\(Markup.coordinate(frame.left + frame.plotWidth / 2))\" y=\"\(Markup.coordinate(frame.height - 6))\" text-anchor=\"middle\" fill=\"#444\">\(Markup.xml(valueLabel))</text>\n</g>\n"
-        out += "<g class=\"plot\" data-x-min=\"\(Markup.data(scale.min))\" data-x-max=\"\(Markup.data(scale.max))\" data-pixels-per-unit=\"\(Markup.data(ppu))\">\n"
+        out += "<g class=\"plot\" data-x-min=\"\(Markup.data(x.scale.min))\" data-x-max=\"\(Markup.data(x.scale.max))\" data-pixels-per-unit=\"\(Markup.data(x.ppu))\">\n"
         let maxChars = Int((labelWidth - 12) / 6.6)
         for (i, bar) in bars.enumerated() {
             let y = frame.top + Double(i) * rowHeight + 3
             let shown = bar.label.count > maxChars ? String(bar.label.prefix(maxChars - 1)) + "…" : bar.label
-            let note = bar.note ?? "\(bar.label): \(Markup.number(bar.value, decimals: 4))"
             out += "<text class=\"category\" x=\"\(Markup.coordinate(frame.left - 6))\" y=\"\(Markup.coordinate(y + rowHeight / 2 + 1))\" text-anchor=\"end\" fill=\"#222\">\(Markup.xml(shown))</text>\n"
-            out += "<rect class=\"mark\" data-label=\"\(Markup.xml(bar.label))\" data-value=\"\(Markup.data(bar.value))\" x=\"\(Markup.coordinate(frame.left))\" y=\"\(Markup.coordinate(y))\" width=\"\(Markup.coordinate(bar.value * ppu))\" height=\"\(Markup.coordinate(rowHeight - 6))\" fill=\"\(color)\"><title>\(Markup.xml(note))</title></rect>\n"
+            out += mark("rect", "data-label=\"\(Markup.xml(bar.label))\" data-value=\"\(Markup.data(bar.value))\" x=\"\(Markup.coordinate(frame.left))\" y=\"\(Markup.coordinate(y))\" width=\"\(Markup.coordinate(bar.value * x.ppu))\" height=\"\(Markup.coordinate(rowHeight - 6))\" fill=\"\(color)\"", note: bar.tooltip)
         }
         return out + "</g>\n</svg>"
     }
 
-    public var dataTable: ReportTable {
-        ReportTable(header: [categoryLabel, valueLabel], rows: bars.map { [$0.label, Markup.number($0.value, decimals: 4)] })
-    }
+    public var dataTable: ReportTable { ReportTable(header: [categoryLabel, valueLabel], rows: bars.map(\.row)) }
 
     public init(id: String, title: String, summary: String, categoryLabel: String = "", valueLabel: String, bars: [BarChart.Bar], labelWidth: Double = 260, width: Double = 760, rowHeight: Double = 22, color: String = "#3b6ea5") {
-        self.id = id
-        self.title = title
-        self.summary = summary
-        self.categoryLabel = categoryLabel
-        self.valueLabel = valueLabel
+        labels = ChartLabels(id: id, title: title, summary: summary, x: valueLabel, y: categoryLabel)
         self.bars = bars
         self.labelWidth = labelWidth
         self.width = width
@@ -240,15 +310,11 @@ public struct Histogram: ReportChart {
         }
     }
 
-    public var id: String
-    public var title: String
-    public var summary: String
-    public var xLabel: String
-    public var yLabel: String
+    public var labels: ChartLabels
     public var bins: [Bin]
 
     private var bars: BarChart {
-        BarChart(id: id, title: title, summary: summary, xLabel: xLabel, yLabel: yLabel,
+        BarChart(id: id, title: title, summary: summary, xLabel: labels.x, yLabel: labels.y,
                  bars: bins.map { BarChart.Bar(label: label($0), value: $0.count,
                                                note: "\(label($0)): \(Markup.number($0.count))") },
                  gap: 0.04, color: "#5b8c5a",
@@ -263,11 +329,7 @@ public struct Histogram: ReportChart {
     public var dataTable: ReportTable { bars.dataTable }
 
     public init(id: String, title: String, summary: String, xLabel: String, yLabel: String, bins: [Bin]) {
-        self.id = id
-        self.title = title
-        self.summary = summary
-        self.xLabel = xLabel
-        self.yLabel = yLabel
+        labels = ChartLabels(id: id, title: title, summary: summary, x: xLabel, y: yLabel)
         self.bins = bins
     }
 }
@@ -275,57 +337,31 @@ public struct Histogram: ReportChart {
 /// A series of values at evenly spaced categories (e.g. months), as a line
 /// with a dot per value. The value axis fits the data (it need not include zero).
 public struct LineChart: ReportChart {
-    public struct Point {
-        public var label: String
-        public var value: Double
-        public var note: String?
+    public typealias Point = LabelledValue
 
-        public init(label: String, value: Double, note: String? = nil) {
-            self.label = label
-            self.value = value
-            self.note = note
-        }
-    }
-
-    public var id: String
-    public var title: String
-    public var summary: String
-    public var xLabel: String
-    public var yLabel: String
+    public var labels: ChartLabels
     public var points: [Point]
-    public var frame = ChartFrame()
-    public var color = "#b5523b"
+    public var frame: ChartFrame
+    public var color: String
 
     public func svg(standalone: Bool) -> String {
         let values = points.map(\.value).filter(\.isFinite)
-        let scale = NiceScale(lo: values.min() ?? 0, hi: values.max() ?? 1)
-        let ppu = frame.plotHeight / (scale.max - scale.min)
-        let slot = points.isEmpty ? frame.plotWidth : frame.plotWidth / Double(points.count)
+        let plot = ValuePlot(NiceScale(lo: values.min() ?? 0, hi: values.max() ?? 1), frame: frame)
+        let slot = plot.slot(points.count)
         let centers = points.indices.map { frame.left + (Double($0) + 0.5) * slot }
-        func y(_ v: Double) -> Double { frame.top + (scale.max - v) * ppu }
-        var out = svgOpen(self, frame: frame, standalone: standalone) + valueAxis(scale, frame: frame, label: yLabel)
-        out += plotGroup(scale, ppu: ppu)
         let path = points.indices.filter { points[$0].value.isFinite }
-            .map { "\(Markup.coordinate(centers[$0])),\(Markup.coordinate(y(points[$0].value)))" }.joined(separator: " ")
-        out += "<polyline class=\"line\" points=\"\(path)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
+            .map { "\(Markup.coordinate(centers[$0])),\(Markup.coordinate(plot.y(points[$0].value)))" }.joined(separator: " ")
+        var marks = "<polyline class=\"line\" points=\"\(path)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
         for (i, point) in points.enumerated() where point.value.isFinite {
-            let note = point.note ?? "\(point.label): \(Markup.number(point.value, decimals: 4))"
-            out += "<circle class=\"mark\" data-label=\"\(Markup.xml(point.label))\" data-value=\"\(Markup.data(point.value))\" cx=\"\(Markup.coordinate(centers[i]))\" cy=\"\(Markup.coordinate(y(point.value)))\" r=\"3\" fill=\"\(color)\"><title>\(Markup.xml(note))</title></circle>\n"
+            marks += mark("circle", "data-label=\"\(Markup.xml(point.label))\" data-value=\"\(Markup.data(point.value))\" cx=\"\(Markup.coordinate(centers[i]))\" cy=\"\(Markup.coordinate(plot.y(point.value)))\" r=\"3\" fill=\"\(color)\"", note: point.tooltip)
         }
-        out += "</g>\n" + categoryAxis(points.map(\.label), centers: centers, frame: frame, label: xLabel)
-        return out + "</svg>"
+        return plot.svg(self, standalone: standalone, marks: marks, categories: points.map(\.label), centers: centers)
     }
 
-    public var dataTable: ReportTable {
-        ReportTable(header: [xLabel, yLabel], rows: points.map { [$0.label, Markup.number($0.value, decimals: 4)] })
-    }
+    public var dataTable: ReportTable { ReportTable(header: [labels.x, labels.y], rows: points.map(\.row)) }
 
     public init(id: String, title: String, summary: String, xLabel: String, yLabel: String, points: [Point], frame: ChartFrame = ChartFrame(), color: String = "#b5523b") {
-        self.id = id
-        self.title = title
-        self.summary = summary
-        self.xLabel = xLabel
-        self.yLabel = yLabel
+        labels = ChartLabels(id: id, title: title, summary: summary, x: xLabel, y: yLabel)
         self.points = points
         self.frame = frame
         self.color = color
@@ -339,7 +375,7 @@ public struct ScatterChart: ReportChart {
     public struct Point {
         public var x: Double
         public var y: Double
-        public var weight: Double = 1
+        public var weight: Double
         public var label: String
         public var note: String?
 
@@ -352,51 +388,34 @@ public struct ScatterChart: ReportChart {
         }
     }
 
-    public var id: String
-    public var title: String
-    public var summary: String
-    public var xLabel: String
-    public var yLabel: String
+    public var labels: ChartLabels
     public var points: [Point]
-    public var frame = ChartFrame()
-    public var color = "#6a4c93"
+    public var frame: ChartFrame
+    public var color: String
     /// Radius of the heaviest point; others scale with √weight (area ∝ weight), at least 2.
-    public var maxRadius: Double = 8
+    public var maxRadius: Double
 
     public func svg(standalone: Bool) -> String {
-        let xs = NiceScale(lo: points.map(\.x).min() ?? 0, hi: points.map(\.x).max() ?? 1, ticks: 8)
-        let ys = NiceScale(lo: points.map(\.y).min() ?? 0, hi: points.map(\.y).max() ?? 1)
-        let ppu = frame.plotHeight / (ys.max - ys.min)
-        let xppu = frame.plotWidth / (xs.max - xs.min)
+        let x = PlotScale.across(NiceScale(lo: points.map(\.x).min() ?? 0, hi: points.map(\.x).max() ?? 1, ticks: 8), frame: frame)
+        let plot = ValuePlot(NiceScale(lo: points.map(\.y).min() ?? 0, hi: points.map(\.y).max() ?? 1), frame: frame)
         let heaviest = max(points.map(\.weight).max() ?? 1, .leastNonzeroMagnitude)
-        var out = svgOpen(self, frame: frame, standalone: standalone) + valueAxis(ys, frame: frame, label: yLabel)
-        let baseline = frame.top + frame.plotHeight
-        out += "<g class=\"axis x-axis\">\n<line x1=\"\(Markup.coordinate(frame.left))\" x2=\"\(Markup.coordinate(frame.width - frame.right))\" y1=\"\(Markup.coordinate(baseline))\" y2=\"\(Markup.coordinate(baseline))\" stroke=\"#888\"/>\n"
-        for tick in xs.ticks {
-            let x = frame.left + (tick - xs.min) * xppu
-            out += "<text x=\"\(Markup.coordinate(x))\" y=\"\(Markup.coordinate(baseline + 16))\" text-anchor=\"middle\" fill=\"#444\">\(Markup.xml(xs.step >= 1 ? String(Int(tick.rounded())) : Markup.tick(tick, step: xs.step)))</text>\n"
-        }
-        out += "<text x=\"\(Markup.coordinate(frame.left + frame.plotWidth / 2))\" y=\"\(Markup.coordinate(frame.height - 8))\" text-anchor=\"middle\" fill=\"#444\">\(Markup.xml(xLabel))</text>\n</g>\n"
-        out += "<g class=\"plot\" data-y-min=\"\(Markup.data(ys.min))\" data-y-max=\"\(Markup.data(ys.max))\" data-pixels-per-unit=\"\(Markup.data(ppu))\" data-x-min=\"\(Markup.data(xs.min))\" data-x-pixels-per-unit=\"\(Markup.data(xppu))\">\n"
+        var marks = ""
         for point in points {
             let r = max(2, maxRadius * (max(0, point.weight) / heaviest).squareRoot())
             let note = point.note ?? "\(point.label): \(Markup.number(point.y, decimals: 4))"
-            out += "<circle class=\"mark\" data-label=\"\(Markup.xml(point.label))\" data-x=\"\(Markup.data(point.x))\" data-value=\"\(Markup.data(point.y))\" data-weight=\"\(Markup.data(point.weight))\" cx=\"\(Markup.coordinate(frame.left + (point.x - xs.min) * xppu))\" cy=\"\(Markup.coordinate(frame.top + (ys.max - point.y) * ppu))\" r=\"\(Markup.coordinate(r))\" fill=\"\(color)\" fill-opacity=\"0.55\"><title>\(Markup.xml(note))</title></circle>\n"
+            marks += mark("circle", "data-label=\"\(Markup.xml(point.label))\" data-x=\"\(Markup.data(point.x))\" data-value=\"\(Markup.data(point.y))\" data-weight=\"\(Markup.data(point.weight))\" cx=\"\(Markup.coordinate(x(point.x)))\" cy=\"\(Markup.coordinate(plot.y(point.y)))\" r=\"\(Markup.coordinate(r))\" fill=\"\(color)\" fill-opacity=\"0.55\"", note: note)
         }
-        return out + "</g>\n</svg>"
+        // Whole x ticks as plain integers: years read 1995, not 1,995.
+        return plot.svg(self, standalone: standalone, marks: marks, x: x) { x.scale.step >= 1 ? String(Int($0.rounded())) : Markup.tick($0, step: x.scale.step) }
     }
 
     public var dataTable: ReportTable {
-        ReportTable(header: [xLabel, yLabel, "weight"],
+        ReportTable(header: [labels.x, labels.y, "weight"],
                     rows: points.map { [Markup.number($0.x), Markup.number($0.y, decimals: 4), Markup.number($0.weight)] })
     }
 
     public init(id: String, title: String, summary: String, xLabel: String, yLabel: String, points: [Point], frame: ChartFrame = ChartFrame(), color: String = "#6a4c93", maxRadius: Double = 8) {
-        self.id = id
-        self.title = title
-        self.summary = summary
-        self.xLabel = xLabel
-        self.yLabel = yLabel
+        labels = ChartLabels(id: id, title: title, summary: summary, x: xLabel, y: yLabel)
         self.points = points
         self.frame = frame
         self.color = color

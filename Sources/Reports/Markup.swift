@@ -1,27 +1,18 @@
 import Foundation
+import Runtime
 
 /// Escaping and number formatting shared by the report writers.
 public enum Markup {
     /// Text for XML/XHTML content and attribute values: the five XML
     /// specials escaped, control characters (not allowed in XML 1.0) dropped.
     public static func xml(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
-            default:
-                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0xFFFE || scalar.value == 0xFFFF { continue }
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+        text.escaped(xmlEntities) { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0xFFFE || $0.value == 0xFFFF }
     }
+
+    /// The XML specials, and the three control characters XML 1.0 allows (kept as they are).
+    private static let xmlEntities: [Unicode.Scalar: String] = [
+        "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;", "\t": "\t", "\n": "\n", "\r": "\r",
+    ]
 
     /// Text for Markdown prose and table cells: characters Markdown would
     /// read as syntax are backslash-escaped, `|` included (cells), line breaks

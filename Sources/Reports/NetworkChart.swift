@@ -65,28 +65,26 @@ public struct NetworkChart: ReportChart {
         }
     }
 
-    public var id: String
-    public var title: String
-    public var summary: String
+    public var labels: ChartLabels
     public var nodes: [Node]
     /// Edges naming a node outside `nodes`, self-loops and weights that are not
     /// finite and positive are not drawn.
     public var edges: [Edge]
-    public var width: Double = 760
-    public var height: Double = 560
-    public var minRadius: Double = 3
-    public var maxRadius: Double = 16
+    public var width: Double
+    public var height: Double
+    public var minRadius: Double
+    public var maxRadius: Double
     /// How many of the largest nodes get a text label (ties: the lower index).
-    public var labelCount: Int = 12
+    public var labelCount: Int
     /// Labels longer than this are shortened with "…".
-    public var labelLength: Int = 28
+    public var labelLength: Int
     /// Shown above the plot when not empty, after `legendTitle`.
-    public var legend: [LegendEntry] = []
+    public var legend: [LegendEntry]
     public var legendTitle: String?
     /// Headers of the data table.
-    public var nodeLabel: String = "node"
-    public var groupLabel: String = "group"
-    public var sizeLabel: String = "size"
+    public var nodeLabel: String
+    public var groupLabel: String
+    public var sizeLabel: String
 
     /// The fill of a group: `seriesColors[group mod count]` (negative groups wrap too).
     public static func color(group: Int) -> String {
@@ -148,7 +146,7 @@ public struct NetworkChart: ReportChart {
         for v in sorted {
             let node = nodes[v]
             let note = node.note ?? "\(node.label): \(Markup.number(node.size, decimals: 4))"
-            out += "<circle class=\"mark\" data-label=\"\(Markup.xml(node.label))\" data-value=\"\(Markup.data(node.size))\" data-group=\"\(node.group)\" cx=\"\(Markup.coordinate(px(v)))\" cy=\"\(Markup.coordinate(py(v)))\" r=\"\(Markup.coordinate(radius(v)))\" fill=\"\(Self.color(group: node.group))\" fill-opacity=\"0.9\" stroke=\"#ffffff\" stroke-width=\"1\"><title>\(Markup.xml(note))</title></circle>\n"
+            out += mark("circle", "data-label=\"\(Markup.xml(node.label))\" data-value=\"\(Markup.data(node.size))\" data-group=\"\(node.group)\" cx=\"\(Markup.coordinate(px(v)))\" cy=\"\(Markup.coordinate(py(v)))\" r=\"\(Markup.coordinate(radius(v)))\" fill=\"\(Self.color(group: node.group))\" fill-opacity=\"0.9\" stroke=\"#ffffff\" stroke-width=\"1\"", note: note)
         }
 
         out += "<g class=\"labels\" text-anchor=\"middle\" fill=\"#222\" stroke=\"#ffffff\" stroke-width=\"3\" stroke-linejoin=\"round\" paint-order=\"stroke\">\n"
@@ -195,9 +193,7 @@ public struct NetworkChart: ReportChart {
                 minRadius: Double = 3, maxRadius: Double = 16, labelCount: Int = 12, labelLength: Int = 28,
                 legend: [LegendEntry] = [], legendTitle: String? = nil,
                 nodeLabel: String = "node", groupLabel: String = "group", sizeLabel: String = "size") {
-        self.id = id
-        self.title = title
-        self.summary = summary
+        labels = ChartLabels(id: id, title: title, summary: summary)
         self.nodes = nodes
         self.edges = edges
         self.width = width

@@ -81,74 +81,28 @@ public struct Report {
         for section in sections {
             out += "<li><a href=\"#\(Markup.slug(section.title))\">\(Markup.xml(section.title))</a></li>\n"
         }
-        out += "</ol></nav>\n<main>\n"
-        for section in sections {
-            out += "<section id=\"\(Markup.slug(section.title))\">\n<h2>\(Markup.xml(section.title))</h2>\n"
-            for block in section.blocks {
-                switch block {
-                case .paragraph(let text):
-                    out += "<p>\(Markup.xml(text))</p>\n"
-                case .facts(let pairs):
-                    out += "<dl class=\"facts\">\n"
-                    for (label, value) in pairs {
-                        out += "<div><dt>\(Markup.xml(label))</dt><dd>\(Markup.xml(value))</dd></div>\n"
-                    }
-                    out += "</dl>\n"
-                case .table(let table):
-                    out += Self.htmlTable(table)
-                case .chart(let chart):
-                    out += "<figure class=\"chart\">\n\(chart.svg(standalone: false))\n<figcaption>\(Markup.xml(chart.summary))</figcaption>\n</figure>\n"
-                }
-            }
-            out += "</section>\n"
-        }
-        return out + "</main>\n</body>\n</html>\n"
-    }
-
-    private static func htmlTable(_ table: ReportTable) -> String {
-        var out = "<table>\n<thead><tr>"
-        for (i, cell) in table.header.enumerated() {
-            out += "<th\(table.isNumeric(i) ? " class=\"num\"" : "")>\(Markup.xml(cell))</th>"
-        }
-        out += "</tr></thead>\n<tbody>\n"
-        for row in table.rows {
-            out += "<tr>"
-            for (i, cell) in row.enumerated() {
-                out += "<td\(table.isNumeric(i) ? " class=\"num\"" : "")>\(Markup.xml(cell))</td>"
-            }
-            out += "</tr>\n"
-        }
-        return out + "</tbody>\n</table>\n"
+        return out + "</ol></nav>\n<main>\n" + body(HTMLFormat()) + "</main>\n</body>\n</html>\n"
     }
 
     /// The Markdown version; charts link to `charts/<id>.svg`.
     public func markdown() -> String {
         var out = "# \(Markup.markdown(title))\n\n"
         if let subtitle { out += "\(Markup.markdown(subtitle))\n\n" }
-        for section in sections {
-            out += "## \(Markup.markdown(section.title))\n\n"
-            for block in section.blocks {
-                switch block {
-                case .paragraph(let text):
-                    out += "\(Markup.markdown(text))\n\n"
-                case .facts(let pairs):
-                    out += pairs.map { "- **\(Markup.markdown($0.0))**: \(Markup.markdown($0.1))" }.joined(separator: "\n") + "\n\n"
-                case .table(let table):
-                    out += Self.markdownTable(table) + "\n"
-                case .chart(let chart):
-                    out += "![\(Markup.markdown(chart.title))](charts/\(chart.id).svg)\n\n\(Markup.markdown(chart.summary))\n\n"
-                    out += "<details><summary>data</summary>\n\n" + Self.markdownTable(chart.dataTable) + "\n</details>\n\n"
-                }
-            }
-        }
-        return out
+        return out + body(MarkdownFormat())
     }
 
-    private static func markdownTable(_ table: ReportTable) -> String {
-        var out = "| " + table.header.map(Markup.markdown).joined(separator: " | ") + " |\n"
-        out += "|" + table.header.indices.map { table.isNumeric($0) ? " ---: |" : " --- |" }.joined() + "\n"
-        for row in table.rows { out += "| " + row.map(Markup.markdown).joined(separator: " | ") + " |\n" }
-        return out
+    /// The sections, each block written as `format` writes its kind.
+    private func body(_ format: some BlockFormat) -> String {
+        sections.map { section in
+            format.section(section.title, blocks: section.blocks.map { block in
+                switch block {
+                case .paragraph(let text): format.paragraph(text)
+                case .facts(let pairs): format.facts(pairs)
+                case .table(let table): format.table(table)
+                case .chart(let chart): format.chart(chart)
+                }
+            }.joined())
+        }.joined()
     }
 
     /// Every chart of the report, in order.
@@ -241,6 +195,65 @@ public struct Report {
         self.title = title
         self.subtitle = subtitle
         self.sections = sections
+    }
+}
+
+/// What a page format (HTML, Markdown) makes of a section and of each kind of block.
+private protocol BlockFormat {
+    func section(_ title: String, blocks: String) -> String
+    func paragraph(_ text: String) -> String
+    func facts(_ pairs: [(String, String)]) -> String
+    func table(_ table: ReportTable) -> String
+    func chart(_ chart: any ReportChart) -> String
+}
+
+/// Sections with ids (the contents link to them); charts as inline SVG figures captioned by their summary.
+private struct HTMLFormat: BlockFormat {
+    func section(_ title: String, blocks: String) -> String {
+        "<section id=\"\(Markup.slug(title))\">\n<h2>\(Markup.xml(title))</h2>\n" + blocks + "</section>\n"
+    }
+
+    func paragraph(_ text: String) -> String { "<p>\(Markup.xml(text))</p>\n" }
+
+    func facts(_ pairs: [(String, String)]) -> String {
+        "<dl class=\"facts\">\n" + pairs.map { "<div><dt>\(Markup.xml($0.0))</dt><dd>\(Markup.xml($0.1))</dd></div>\n" }.joined() + "</dl>\n"
+    }
+
+    func table(_ table: ReportTable) -> String {
+        func cells(_ row: [String], _ tag: String) -> String {
+            row.enumerated().map { i, cell in "<\(tag)\(table.isNumeric(i) ? " class=\"num\"" : "")>\(Markup.xml(cell))</\(tag)>" }.joined()
+        }
+        return "<table>\n<thead><tr>" + cells(table.header, "th") + "</tr></thead>\n<tbody>\n"
+            + table.rows.map { "<tr>" + cells($0, "td") + "</tr>\n" }.joined() + "</tbody>\n</table>\n"
+    }
+
+    func chart(_ chart: any ReportChart) -> String {
+        "<figure class=\"chart\">\n\(chart.svg(standalone: false))\n<figcaption>\(Markup.xml(chart.summary))</figcaption>\n</figure>\n"
+    }
+}
+
+/// Charts as links to their standalone SVG, followed by the table of their data.
+private struct MarkdownFormat: BlockFormat {
+    func section(_ title: String, blocks: String) -> String { "## \(Markup.markdown(title))\n\n" + blocks }
+
+    func paragraph(_ text: String) -> String { "\(Markup.markdown(text))\n\n" }
+
+    func facts(_ pairs: [(String, String)]) -> String {
+        pairs.map { "- **\(Markup.markdown($0.0))**: \(Markup.markdown($0.1))" }.joined(separator: "\n") + "\n\n"
+    }
+
+    func table(_ table: ReportTable) -> String { rows(table) + "\n" }
+
+    func chart(_ chart: any ReportChart) -> String {
+        "![\(Markup.markdown(chart.title))](charts/\(chart.id).svg)\n\n\(Markup.markdown(chart.summary))\n\n"
+            + "<details><summary>data</summary>\n\n" + rows(chart.dataTable) + "\n</details>\n\n"
+    }
+
+    private func rows(_ table: ReportTable) -> String {
+        var out = "| " + table.header.map(Markup.markdown).joined(separator: " | ") + " |\n"
+        out += "|" + table.header.indices.map { table.isNumeric($0) ? " ---: |" : " --- |" }.joined() + "\n"
+        for row in table.rows { out += "| " + row.map(Markup.markdown).joined(separator: " | ") + " |\n" }
+        return out
     }
 }
 

@@ -35,56 +35,43 @@ public struct GroupedBarChart: ReportChart {
         }
     }
 
-    public var id: String
-    public var title: String
-    public var summary: String
-    public var xLabel: String
-    public var yLabel: String
+    public var labels: ChartLabels
     public var categories: [String]
     public var series: [Series]
-    public var frame = ChartFrame(top: 28)
+    public var frame: ChartFrame
     /// Decimals of the values in tooltips and the data table.
-    public var decimals = 4
+    public var decimals: Int
 
     public func svg(standalone: Bool) -> String {
         let values = series.flatMap(\.values).filter(\.isFinite)
-        let scale = NiceScale(lo: min(0, values.min() ?? 0), hi: max(0, values.max() ?? 1))
-        let ppu = frame.plotHeight / (scale.max - scale.min)
-        let zeroY = frame.top + scale.max * ppu
-        let slot = categories.isEmpty ? frame.plotWidth : frame.plotWidth / Double(categories.count)
+        let plot = ValuePlot(NiceScale(lo: min(0, values.min() ?? 0), hi: max(0, values.max() ?? 1)), frame: frame)
+        let slot = plot.slot(categories.count)
         let inner = slot * 0.8
         let width = inner / Double(max(1, series.count))
-        var out = svgOpen(self, frame: frame, standalone: standalone) + legend(series.map(\.name), frame: frame)
-        out += valueAxis(scale, frame: frame, label: yLabel) + plotGroup(scale, ppu: ppu)
+        var marks = ""
         var centers: [Double] = []
         for (c, category) in categories.enumerated() {
             let left = frame.left + Double(c) * slot + slot * 0.1
             centers.append(left + inner / 2)
             for (s, one) in series.enumerated() where c < one.values.count && one.values[c].isFinite {
                 let value = one.values[c]
-                let height = abs(value) * ppu
-                let y = value >= 0 ? zeroY - height : zeroY
+                let (y, height) = plot.bar(value)
                 let note = "\(one.name), \(category): \(Markup.number(value, decimals: decimals))"
-                out += "<rect class=\"mark\" data-series=\"\(Markup.xml(one.name))\" data-label=\"\(Markup.xml(category))\" data-value=\"\(Markup.data(value))\" x=\"\(Markup.coordinate(left + Double(s) * width))\" y=\"\(Markup.coordinate(y))\" width=\"\(Markup.coordinate(width))\" height=\"\(Markup.coordinate(height))\" fill=\"\(seriesColors[s % seriesColors.count])\"><title>\(Markup.xml(note))</title></rect>\n"
+                marks += mark("rect", "data-series=\"\(Markup.xml(one.name))\" data-label=\"\(Markup.xml(category))\" data-value=\"\(Markup.data(value))\" x=\"\(Markup.coordinate(left + Double(s) * width))\" y=\"\(Markup.coordinate(y))\" width=\"\(Markup.coordinate(width))\" height=\"\(Markup.coordinate(height))\" fill=\"\(seriesColors[s % seriesColors.count])\"", note: note)
             }
         }
-        out += "</g>\n" + categoryAxis(categories, centers: centers, frame: frame, label: xLabel)
-        return out + "</svg>"
+        return plot.svg(self, standalone: standalone, legend: legend(series.map(\.name), frame: frame), marks: marks, categories: categories, centers: centers)
     }
 
     public var dataTable: ReportTable {
-        ReportTable(header: [xLabel] + series.map(\.name),
+        ReportTable(header: [labels.x] + series.map(\.name),
                     rows: categories.enumerated().map { c, category in
                         [category] + series.map { c < $0.values.count ? Markup.number($0.values[c], decimals: decimals) : "" }
                     })
     }
 
     public init(id: String, title: String, summary: String, xLabel: String, yLabel: String, categories: [String], series: [Series], frame: ChartFrame = ChartFrame(top: 28), decimals: Int = 4) {
-        self.id = id
-        self.title = title
-        self.summary = summary
-        self.xLabel = xLabel
-        self.yLabel = yLabel
+        labels = ChartLabels(id: id, title: title, summary: summary, x: xLabel, y: yLabel)
         self.categories = categories
         self.series = series
         self.frame = frame
@@ -100,7 +87,7 @@ public struct MultiLineChart: ReportChart {
     public struct Series {
         public var name: String
         public var points: [(x: Double, y: Double)]
-        public var dashed = false
+        public var dashed: Bool
 
         public init(name: String, points: [(x: Double, y: Double)], dashed: Bool = false) {
             self.name = name
@@ -109,59 +96,39 @@ public struct MultiLineChart: ReportChart {
         }
     }
 
-    public var id: String
-    public var title: String
-    public var summary: String
-    public var xLabel: String
-    public var yLabel: String
+    public var labels: ChartLabels
     public var series: [Series]
-    public var frame = ChartFrame(top: 28)
+    public var frame: ChartFrame
     /// Series colors by index into `seriesColors`; defaults to the series' own index.
-    public var colorIndex: [Int]? = nil
+    public var colorIndex: [Int]?
 
     public func svg(standalone: Bool) -> String {
         let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
-        let scale = NiceScale(lo: all.map(\.y).min() ?? 0, hi: all.map(\.y).max() ?? 1)
-        let ppu = frame.plotHeight / (scale.max - scale.min)
-        let xs = NiceScale(lo: all.map(\.x).min() ?? 0, hi: all.map(\.x).max() ?? 1)
-        let xppu = frame.plotWidth / (xs.max - xs.min)
-        func px(_ x: Double) -> Double { frame.left + (x - xs.min) * xppu }
-        func py(_ y: Double) -> Double { frame.top + (scale.max - y) * ppu }
-        var out = svgOpen(self, frame: frame, standalone: standalone) + legend(series.map(\.name), frame: frame)
-        out += valueAxis(scale, frame: frame, label: yLabel)
-        let baseline = frame.top + frame.plotHeight
-        out += "<g class=\"axis x-axis\">\n<line x1=\"\(Markup.coordinate(frame.left))\" x2=\"\(Markup.coordinate(frame.width - frame.right))\" y1=\"\(Markup.coordinate(baseline))\" y2=\"\(Markup.coordinate(baseline))\" stroke=\"#888\"/>\n"
-        for tick in xs.ticks {
-            out += "<text x=\"\(Markup.coordinate(px(tick)))\" y=\"\(Markup.coordinate(baseline + 16))\" text-anchor=\"middle\" fill=\"#444\">\(Markup.xml(Markup.tick(tick, step: xs.step)))</text>\n"
-        }
-        out += "<text x=\"\(Markup.coordinate(frame.left + frame.plotWidth / 2))\" y=\"\(Markup.coordinate(frame.height - 8))\" text-anchor=\"middle\" fill=\"#444\">\(Markup.xml(xLabel))</text>\n</g>\n"
-        out += "<g class=\"plot\" data-y-min=\"\(Markup.data(scale.min))\" data-y-max=\"\(Markup.data(scale.max))\" data-pixels-per-unit=\"\(Markup.data(ppu))\" data-x-min=\"\(Markup.data(xs.min))\" data-x-pixels-per-unit=\"\(Markup.data(xppu))\">\n"
+        let plot = ValuePlot(NiceScale(lo: all.map(\.y).min() ?? 0, hi: all.map(\.y).max() ?? 1), frame: frame)
+        let x = PlotScale.across(NiceScale(lo: all.map(\.x).min() ?? 0, hi: all.map(\.x).max() ?? 1), frame: frame)
+        var marks = ""
         for (s, one) in series.enumerated() {
             let color = seriesColors[(colorIndex?[s] ?? s) % seriesColors.count]
             let points = one.points.filter { $0.x.isFinite && $0.y.isFinite }
-            let path = points.map { "\(Markup.coordinate(px($0.x))),\(Markup.coordinate(py($0.y)))" }.joined(separator: " ")
-            out += "<polyline class=\"line\" points=\"\(path)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(one.dashed ? " stroke-dasharray=\"6 4\"" : "")/>\n"
+            let path = points.map { "\(Markup.coordinate(x($0.x))),\(Markup.coordinate(plot.y($0.y)))" }.joined(separator: " ")
+            marks += "<polyline class=\"line\" points=\"\(path)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(one.dashed ? " stroke-dasharray=\"6 4\"" : "")/>\n"
             for p in points {
-                let note = "\(one.name), \(xLabel) \(Markup.number(p.x, decimals: 0)): \(Markup.number(p.y, decimals: 4))"
-                out += "<circle class=\"mark\" data-series=\"\(Markup.xml(one.name))\" data-label=\"\(Markup.data(p.x))\" data-x=\"\(Markup.data(p.x))\" data-value=\"\(Markup.data(p.y))\" cx=\"\(Markup.coordinate(px(p.x)))\" cy=\"\(Markup.coordinate(py(p.y)))\" r=\"3\" fill=\"\(color)\"><title>\(Markup.xml(note))</title></circle>\n"
+                let note = "\(one.name), \(labels.x) \(Markup.number(p.x, decimals: 0)): \(Markup.number(p.y, decimals: 4))"
+                marks += mark("circle", "data-series=\"\(Markup.xml(one.name))\" data-label=\"\(Markup.data(p.x))\" data-x=\"\(Markup.data(p.x))\" data-value=\"\(Markup.data(p.y))\" cx=\"\(Markup.coordinate(x(p.x)))\" cy=\"\(Markup.coordinate(plot.y(p.y)))\" r=\"3\" fill=\"\(color)\"", note: note)
             }
         }
-        return out + "</g>\n</svg>"
+        return plot.svg(self, standalone: standalone, legend: legend(series.map(\.name), frame: frame), marks: marks, x: x) { Markup.tick($0, step: x.scale.step) }
     }
 
     public var dataTable: ReportTable {
         let xs = Array(Set(series.flatMap { $0.points.map(\.x) })).sorted()
-        return ReportTable(header: [xLabel] + series.map(\.name), rows: xs.map { x in
+        return ReportTable(header: [labels.x] + series.map(\.name), rows: xs.map { x in
             [Markup.number(x, decimals: 0)] + series.map { one in one.points.first { $0.x == x }.map { Markup.number($0.y, decimals: 4) } ?? "" }
         })
     }
 
     public init(id: String, title: String, summary: String, xLabel: String, yLabel: String, series: [Series], frame: ChartFrame = ChartFrame(top: 28), colorIndex: [Int]? = nil) {
-        self.id = id
-        self.title = title
-        self.summary = summary
-        self.xLabel = xLabel
-        self.yLabel = yLabel
+        labels = ChartLabels(id: id, title: title, summary: summary, x: xLabel, y: yLabel)
         self.series = series
         self.frame = frame
         self.colorIndex = colorIndex
@@ -172,18 +139,18 @@ public struct MultiLineChart: ReportChart {
 /// reversed, the value written in the cell: the grid search's RMSE over two
 /// parameters. Cells without a value stay blank.
 public struct Heatmap: ReportChart {
-    public var id: String
-    public var title: String
-    public var summary: String
-    public var rowLabel: String
-    public var columnLabel: String
+    /// The columns run along x (`labels.x`), the rows down the left (`labels.y`).
+    public var labels: ChartLabels
     public var valueLabel: String
     public var rows: [String]
     public var columns: [String]
     /// rows × columns, row-major; nil: no candidate there.
     public var values: [Double?]
     /// True: the lowest value is the darkest (lower is better, as for RMSE).
-    public var lowIsDark = true
+    public var lowIsDark: Bool
+
+    public var rowLabel: String { labels.y }
+    public var columnLabel: String { labels.x }
 
     public func svg(standalone: Bool) -> String {
         let cell = (width: 96.0, height: 40.0)
@@ -207,7 +174,8 @@ public struct Heatmap: ReportChart {
                 for i in 0..<3 { rgb.append(Int((light[i] + (dark[i] - light[i]) * t).rounded())) }
                 let fill = String(format: "#%02x%02x%02x", rgb[0], rgb[1], rgb[2])
                 let ink = t > 0.55 ? "#ffffff" : "#222222"
-                out += "<rect class=\"mark\" data-row=\"\(Markup.xml(row))\" data-column=\"\(Markup.xml(column))\" data-label=\"\(Markup.xml("\(rowLabel)=\(row), \(columnLabel)=\(column)"))\" data-value=\"\(Markup.data(value))\" x=\"\(Markup.coordinate(x + 1))\" y=\"\(Markup.coordinate(y + 1))\" width=\"\(Markup.coordinate(cell.width - 2))\" height=\"\(Markup.coordinate(cell.height - 2))\" fill=\"\(fill)\"><title>\(Markup.xml("\(rowLabel) \(row), \(columnLabel) \(column): \(valueLabel) \(Markup.number(value, decimals: 4))"))</title></rect>\n"
+                out += mark("rect", "data-row=\"\(Markup.xml(row))\" data-column=\"\(Markup.xml(column))\" data-label=\"\(Markup.xml("\(rowLabel)=\(row), \(columnLabel)=\(column)"))\" data-value=\"\(Markup.data(value))\" x=\"\(Markup.coordinate(x + 1))\" y=\"\(Markup.coordinate(y + 1))\" width=\"\(Markup.coordinate(cell.width - 2))\" height=\"\(Markup.coordinate(cell.height - 2))\" fill=\"\(fill)\"",
+                            note: "\(rowLabel) \(row), \(columnLabel) \(column): \(valueLabel) \(Markup.number(value, decimals: 4))")
                 out += "<text x=\"\(Markup.coordinate(x + cell.width / 2))\" y=\"\(Markup.coordinate(y + cell.height / 2 + 4))\" text-anchor=\"middle\" fill=\"\(ink)\">\(Markup.xml(Markup.number(value, decimals: 4)))</text>\n"
             }
         }
@@ -229,11 +197,7 @@ public struct Heatmap: ReportChart {
     }
 
     public init(id: String, title: String, summary: String, rowLabel: String, columnLabel: String, valueLabel: String, rows: [String], columns: [String], values: [Double?], lowIsDark: Bool = true) {
-        self.id = id
-        self.title = title
-        self.summary = summary
-        self.rowLabel = rowLabel
-        self.columnLabel = columnLabel
+        labels = ChartLabels(id: id, title: title, summary: summary, x: columnLabel, y: rowLabel)
         self.valueLabel = valueLabel
         self.rows = rows
         self.columns = columns
