@@ -89,8 +89,7 @@ public enum GraphReportPage {
             blocks.append(.chart(NetworkChart(
                 id: "community-network", title: "Communities and the ties between them",
                 summary: "The \(communities.nodes.count) largest communities (area ∝ \(unit)) and the summed edge weight between each pair; colour and label = community id as in the table.",
-                nodes: communities.nodes.map { .init(label: $0.label, size: $0.size, group: $0.community, note: $0.note, x: $0.x, y: $0.y) },
-                edges: communities.edges.map { .init(from: $0.from, to: $0.to, weight: $0.weight) },
+                nodes: communities.chartNodes, edges: communities.chartEdges,
                 minRadius: 4, maxRadius: 24, labelCount: communities.nodes.count, legend: legend, legendTitle: "community",
                 nodeLabel: "community", groupLabel: "colour (community id)", sizeLabel: unit)))
         }
@@ -107,11 +106,19 @@ public enum GraphReportPage {
             blocks.append(.chart(NetworkChart(
                 id: "central-network", title: "Most central \(unit) of community \(largest)",
                 summary: "The \(members.nodes.count) \(unit) of community \(largest) with the highest \(by) (area ∝ \(by)) and the heaviest edges among them.",
-                nodes: members.nodes.map { .init(label: $0.label, size: $0.size, group: $0.community, note: $0.note, x: $0.x, y: $0.y) },
-                edges: members.edges.map { .init(from: $0.from, to: $0.to, weight: $0.weight) },
+                nodes: members.chartNodes, edges: members.chartEdges,
                 maxRadius: 10, labelCount: 12, legend: [.init(group: largest, label: String(largest))], legendTitle: "community",
                 nodeLabel: String(unit.dropLast()), groupLabel: "community", sizeLabel: by)))
         }
         return blocks
     }
+}
+
+extension GraphPictures.Picture {
+    /// The picture's nodes as the chart draws them: colour by community.
+    var chartNodes: [NetworkChart.Node] {
+        nodes.map { .init(label: $0.label, size: $0.size, group: $0.community, note: $0.note, x: $0.x, y: $0.y) }
+    }
+
+    var chartEdges: [NetworkChart.Edge] { edges.map { .init(from: $0.from, to: $0.to, weight: $0.weight) } }
 }
