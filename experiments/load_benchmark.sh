@@ -12,10 +12,10 @@
 # experiments/data (both ignored by git). Needs python3 only to read JSON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+recsys=$(scripts/build-release.sh)
 RATINGS=${RATINGS:-10000000}
 CUSTOMERS=${CUSTOMERS:-100000}
 MOVIES=${MOVIES:-5000}
-recsys=$(scripts/build-release.sh)
 export RECSYS_HOME=$PWD/experiments/out/home
 mkdir -p "$RECSYS_HOME"
 chmod 755 experiments/out "$RECSYS_HOME"

@@ -204,25 +204,15 @@ public enum Components {
 /// the original graph.
 struct LevelGraph {
     var nodeCount: Int
-    var start: [Int]
-    var neighbor: [Int32]
-    var weight: [Double]
+    /// CSR, as in `WeightedGraph`: the edges of node v at `start[v] ..< start[v + 1]`.
+    var start: [Int], neighbor: [Int32], weight: [Double]
     var nodeWeight: [Double]
+}
 
+extension LevelGraph {
     init(_ g: WeightedGraph) {
-        nodeCount = g.nodeCount
-        start = g.start
-        neighbor = g.neighbor
-        weight = g.weight
-        nodeWeight = (0..<g.nodeCount).map { g.strength($0) }
-    }
-
-    init(nodeCount: Int, start: [Int], neighbor: [Int32], weight: [Double], nodeWeight: [Double]) {
-        self.nodeCount = nodeCount
-        self.start = start
-        self.neighbor = neighbor
-        self.weight = weight
-        self.nodeWeight = nodeWeight
+        self.init(nodeCount: g.nodeCount, start: g.start, neighbor: g.neighbor, weight: g.weight,
+                  nodeWeight: (0..<g.nodeCount).map { g.strength($0) })
     }
 
     /// The graph whose nodes are the groups of `group` (dense 0..<groups):
@@ -299,12 +289,54 @@ extension SeededGenerator {
 /// the configured restarts, keeping the partition of highest modularity.
 public protocol CommunityDetector: Sendable {
     var configuration: CommunityConfiguration { get }
+    /// One seeded pass over a graph of positive total weight (`run` answers
+    /// a graph without edge weight itself: every node its own community).
     func pass(_ graph: WeightedGraph, seed: UInt64, progress: ((String) -> Void)?) -> Partition
 }
 
 extension CommunityDetector {
     public func run(_ graph: WeightedGraph, progress: ((String) -> Void)? = nil) throws -> Partition {
         try configuration.validate()
+        guard graph.totalWeight > 0 else {
+            return Partition(graph: graph, labels: (0..<Int32(graph.nodeCount)).map { $0 }, resolution: configuration.resolution)
+        }
         return configuration.bestOfRestarts { seed in pass(graph, seed: seed, progress: progress) }
+    }
+}
+
+/// Scratch of local moving: the edge weight from one node to each community
+/// among its neighbours' (`toCommunity`, indexed by community, zero elsewhere)
+/// and those communities in neighbour order (`touched`).
+struct NeighbourCommunities {
+    private(set) var toCommunity: [Double]
+    private(set) var touched: [Int32] = []
+
+    init(count: Int) { toCommunity = [Double](repeating: 0, count: count) }
+
+    /// Collects the weights from node `v` of `g` to its neighbours' communities.
+    mutating func collect(_ g: LevelGraph, _ v: Int, community: [Int32]) {
+        touched.removeAll(keepingCapacity: true)
+        for slot in g.start[v]..<g.start[v + 1] {
+            let c = community[Int(g.neighbor[slot])]
+            if toCommunity[Int(c)] == 0 { touched.append(c) }
+            toCommunity[Int(c)] += g.weight[slot]
+        }
+    }
+
+    /// The community of highest gain k_{v,C} − `scale` · `total`(C), starting
+    /// from staying in `c0`; the first strictly better one wins, in neighbour order.
+    func best(staying c0: Int32, scale: Double, total: [Double]) -> (community: Int32, gain: Double) {
+        var best = c0
+        var bestGain = toCommunity[Int(c0)] - scale * total[Int(c0)]
+        for c in touched {
+            let gain = toCommunity[Int(c)] - scale * total[Int(c)]
+            if gain > bestGain { best = c; bestGain = gain }
+        }
+        return (best, bestGain)
+    }
+
+    /// Zeroes the weights `collect` left, ready for the next node.
+    mutating func clear() {
+        for c in touched { toCommunity[Int(c)] = 0 }
     }
 }

@@ -31,16 +31,13 @@ import Foundation
 public struct Leiden: CommunityDetector {
     public let configuration: CommunityConfiguration
 
-    public init(_ configuration: CommunityConfiguration = .init()) {
-        self.configuration = configuration
-    }
+    public init(_ configuration: CommunityConfiguration = .init()) { self.configuration = configuration }
 
     /// Iterations from the previous partition until one stops improving.
     public func pass(_ graph: WeightedGraph, seed: UInt64, progress: ((String) -> Void)?) -> Partition {
         let n = graph.nodeCount
         let gamma = configuration.resolution
         var labels = (0..<Int32(n)).map { $0 }
-        guard graph.totalWeight > 0 else { return Partition(graph: graph, labels: labels, resolution: gamma) }
         var rng = SeededGenerator(seed: seed)
         var quality = -Double.infinity
         var levels = 0
@@ -123,8 +120,7 @@ public struct Leiden: CommunityDetector {
         var queue = rng.permutation(n)
         var inQueue = [Bool](repeating: true, count: n)
         var head = 0, queued = n
-        var toCommunity = [Double](repeating: 0, count: n)
-        var touched: [Int32] = []
+        var neighbours = NeighbourCommunities(count: n)
         while queued > 0 {
             let v = Int(queue[head])
             head = head + 1 == n ? 0 : head + 1
@@ -132,30 +128,19 @@ public struct Leiden: CommunityDetector {
             inQueue[v] = false
             let c0 = community[v]
             let kv = g.nodeWeight[v]
-            touched.removeAll(keepingCapacity: true)
-            for slot in g.start[v]..<g.start[v + 1] {
-                let c = community[Int(g.neighbor[slot])]
-                if toCommunity[Int(c)] == 0 { touched.append(c) }
-                toCommunity[Int(c)] += g.weight[slot]
-            }
+            neighbours.collect(g, v, community: community)
             total[Int(c0)] -= kv
             size[Int(c0)] -= 1
             if size[Int(c0)] == 0 { total[Int(c0)] = 0 }   // no rounding residue in an empty community
-            let scale = resolution * kv / twoM
-            var best = c0
-            var bestGain = toCommunity[Int(c0)] - scale * total[Int(c0)]
-            for c in touched {
-                let gain = toCommunity[Int(c)] - scale * total[Int(c)]
-                if gain > bestGain { best = c; bestGain = gain }
-            }
+            let found = neighbours.best(staying: c0, scale: resolution * kv / twoM, total: total)
+            var best = found.community
             // An empty community gains 0; c0 is one already when v was alone.
             var tookEmpty = false
-            if size[Int(c0)] > 0, bestGain < 0, let e = empty.last {
+            if size[Int(c0)] > 0, found.gain < 0, let e = empty.last {
                 best = e
-                bestGain = 0
                 tookEmpty = true
             }
-            for c in touched { toCommunity[Int(c)] = 0 }
+            neighbours.clear()
             total[Int(best)] += kv
             size[Int(best)] += 1
             guard best != c0 else { continue }

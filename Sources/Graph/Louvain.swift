@@ -21,17 +21,13 @@ import Foundation
 public struct Louvain: CommunityDetector {
     public let configuration: CommunityConfiguration
 
-    public init(_ configuration: CommunityConfiguration = .init()) {
-        self.configuration = configuration
-    }
+    public init(_ configuration: CommunityConfiguration = .init()) { self.configuration = configuration }
 
     public func pass(_ graph: WeightedGraph, seed: UInt64, progress: ((String) -> Void)?) -> Partition {
-        let n = graph.nodeCount
         let gamma = configuration.resolution
-        var membership = (0..<Int32(n)).map { $0 }
-        guard graph.totalWeight > 0 else { return Partition(graph: graph, labels: membership, resolution: gamma) }
         let twoM = 2 * graph.totalWeight
         var level = LevelGraph(graph)
+        var membership = (0..<Int32(graph.nodeCount)).map { $0 }
         var nodeOf = membership          // original node → node of the current level
         var rng = SeededGenerator(seed: seed)
         var modularity = Modularity.of(graph, membership: membership, resolution: gamma)
@@ -60,8 +56,7 @@ public struct Louvain: CommunityDetector {
     static func moveNodes(_ g: LevelGraph, _ community: inout [Int32], twoM: Double, resolution: Double, order: [Int32]) -> Int {
         var total = [Double](repeating: 0, count: g.nodeCount)
         for v in 0..<g.nodeCount { total[Int(community[v])] += g.nodeWeight[v] }
-        var toCommunity = [Double](repeating: 0, count: g.nodeCount)
-        var touched: [Int32] = []
+        var neighbours = NeighbourCommunities(count: g.nodeCount)
         var moves = 0
         var sweeps = 0
         while sweeps < 10_000 {
@@ -71,21 +66,10 @@ public struct Louvain: CommunityDetector {
                 let v = Int(v32)
                 let c0 = community[v]
                 let kv = g.nodeWeight[v]
-                touched.removeAll(keepingCapacity: true)
-                for slot in g.start[v]..<g.start[v + 1] {
-                    let c = community[Int(g.neighbor[slot])]
-                    if toCommunity[Int(c)] == 0 { touched.append(c) }
-                    toCommunity[Int(c)] += g.weight[slot]
-                }
+                neighbours.collect(g, v, community: community)
                 total[Int(c0)] -= kv
-                let scale = resolution * kv / twoM
-                var best = c0
-                var bestGain = toCommunity[Int(c0)] - scale * total[Int(c0)]
-                for c in touched {
-                    let gain = toCommunity[Int(c)] - scale * total[Int(c)]
-                    if gain > bestGain { best = c; bestGain = gain }
-                }
-                for c in touched { toCommunity[Int(c)] = 0 }
+                let best = neighbours.best(staying: c0, scale: resolution * kv / twoM, total: total).community
+                neighbours.clear()
                 total[Int(best)] += kv
                 if best != c0 {
                     community[v] = best

@@ -48,23 +48,23 @@ public final class ModelFile: @unchecked Sendable {
     public static let readableVersions = 1...2
 
     public let url: URL
-    public let kind: String
-    /// The training parameters, a JSON object as text.
-    public let parameters: String
-    public let dataVersion: String
-    public let splitID: Int
-    public let scale: RatingScale
-    public let rank: Int
-    public let globalMean: Double
-    public let customerCount: Int
-    public let movieCount: Int
-    /// The model_runs row that wrote this file (nil for a version-1 file or an unregistered write).
-    public let runID: Int?
-
     // Immutable after init, and the map is read-only: safe to share across threads.
     private let map: MemoryMap
-    private let customerIDsAscend: Bool
-    private let movieIDsAscend: Bool
+    /// The header fields, checked when the file was opened.
+    private let header: Layout.Header
+
+    public var kind: String { header.kind }
+    /// The training parameters, a JSON object as text.
+    public var parameters: String { header.parameters }
+    public var dataVersion: String { header.dataVersion }
+    public var splitID: Int { header.splitID }
+    public var scale: RatingScale { header.scale }
+    public var rank: Int { header.rank }
+    public var globalMean: Double { header.globalMean }
+    public var customerCount: Int { header.customerCount }
+    public var movieCount: Int { header.movieCount }
+    /// The model_runs row that wrote this file (nil for a version-1 file or an unregistered write).
+    public var runID: Int? { header.runID }
 
     // Typed views into the map (valid while this object lives).
     public let customerIDs: UnsafeBufferPointer<Int64>
@@ -125,18 +125,7 @@ public final class ModelFile: @unchecked Sendable {
         }
         let header = try Layout.Header(map.bytes, path: path, verify: verify)
         let address = map.bytes.baseAddress!
-        self.kind = header.kind
-        self.parameters = header.parameters
-        self.dataVersion = header.dataVersion
-        self.splitID = header.splitID
-        self.scale = header.scale
-        self.rank = header.rank
-        self.globalMean = header.globalMean
-        self.customerCount = header.customerCount
-        self.movieCount = header.movieCount
-        self.runID = header.runID
-        self.customerIDsAscend = header.customerIDsAscend
-        self.movieIDsAscend = header.movieIDsAscend
+        self.header = header
         self.map = map
         // The header check proved each range in bounds, 64-byte aligned and a whole number of elements.
         func view<T>(_ section: Layout.Section, as _: T.Type) -> UnsafeBufferPointer<T> {
@@ -156,12 +145,12 @@ public final class ModelFile: @unchecked Sendable {
     /// The dense index of source customer id `id`, or nil when the model has no such customer.
     /// O(log n) when the ids ascend (as the warehouse's dense keys do), else a linear scan.
     public func customerIndex(of id: Int64) -> Int? {
-        Vocabulary.index(of: id, in: customerIDs, ascending: customerIDsAscend)
+        Vocabulary.index(of: id, in: customerIDs, ascending: header.customerIDsAscend)
     }
 
     /// The dense index of source movie id `id`, or nil when the model has no such movie.
     public func movieIndex(of id: Int64) -> Int? {
-        Vocabulary.index(of: id, in: movieIDs, ascending: movieIDsAscend)
+        Vocabulary.index(of: id, in: movieIDs, ascending: header.movieIDsAscend)
     }
 
     /// What the header of the file at `url` says about its run, read without

@@ -28,8 +28,7 @@ public struct NetworkChart: ReportChart {
         /// The tooltip; defaults to "label: size".
         public var note: String?
         /// Position in [0, 1] (clamped; not finite: the centre), y downwards.
-        public var x: Double
-        public var y: Double
+        public var x, y: Double
 
         public init(label: String, size: Double, group: Int, note: String? = nil, x: Double, y: Double) {
             self.label = label
@@ -43,8 +42,7 @@ public struct NetworkChart: ReportChart {
 
     public struct Edge {
         /// Node indexes into `nodes`.
-        public var from: Int
-        public var to: Int
+        public var from, to: Int
         public var weight: Double
 
         public init(from: Int, to: Int, weight: Double) {

@@ -1,8 +1,6 @@
 /// A proleptic Gregorian calendar date (no time zone: the sources hold UTC days).
 public struct CivilDate: Hashable, Comparable, Sendable {
-    public var year: Int
-    public var month: Int
-    public var day: Int
+    public var year, month, day: Int
 
     public init(year: Int, month: Int, day: Int) {
         self.year = year

@@ -136,8 +136,7 @@ public struct AnalyticsReport: Codable, Sendable {
 
     /// Customers with lo…hi ratings (inclusive).
     public struct FrequencyBin: Codable, Sendable {
-        public var lo: Int
-        public var hi: Int
+        public var lo, hi: Int
         public var customers: Int
     }
 

@@ -28,12 +28,8 @@ public struct WarehouseError: Error, CustomStringConvertible, Sendable {
 
     public init(_ kind: Kind, _ message: String, sqlState: String? = nil, detail: String? = nil,
                 hint: String? = nil, statement: String? = nil) {
-        self.kind = kind
-        self.message = message
-        self.sqlState = sqlState
-        self.detail = detail
-        self.hint = hint
-        self.statement = statement
+        (self.kind, self.message, self.sqlState) = (kind, message, sqlState)
+        (self.detail, self.hint, self.statement) = (detail, hint, statement)
     }
 
     public var description: String {

@@ -21,10 +21,7 @@ public struct Measurement: Sendable, Hashable {
     /// Returns exactly one row.
     public var sql: String
 
-    public init(name: String, sql: String) {
-        self.name = name
-        self.sql = sql
-    }
+    public init(name: String, sql: String) { (self.name, self.sql) = (name, sql) }
 }
 
 /// How an expectation decides from its measurement's row.

@@ -15,11 +15,9 @@ struct FactFileLoader {
     struct Chunk {
         var bytes: [UInt8]
         var rows: Int
-        var endOffset: Int
-        var endLine: Int
+        var endOffset, endLine: Int
         var context: Int64?
-        var batchEnd: Bool
-        var fileEnd: Bool
+        var batchEnd, fileEnd: Bool
     }
 
     func run() throws -> Int {

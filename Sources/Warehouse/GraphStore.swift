@@ -10,8 +10,7 @@ public struct GraphRunRecord: Sendable {
     public var network: String
     /// The run's parameters as a JSON object (stored as jsonb).
     public var parametersJSON: String
-    public var nodes: Int
-    public var edges: Int
+    public var nodes, edges: Int
     public var algorithm: String?
     public var modularity: Double?
     /// The load the network was built from; nil for an edge-list file.
@@ -28,12 +27,8 @@ public struct GraphRunRecord: Sendable {
     public var harmonic: [Double]?
 
     public init(network: String, parametersJSON: String, nodes: Int, edges: Int, seconds: Double, labels: [String]) {
-        self.network = network
-        self.parametersJSON = parametersJSON
-        self.nodes = nodes
-        self.edges = edges
-        self.seconds = seconds
-        self.labels = labels
+        (self.network, self.parametersJSON, self.nodes, self.edges) = (network, parametersJSON, nodes, edges)
+        (self.seconds, self.labels) = (seconds, labels)
     }
 }
 

@@ -25,11 +25,9 @@ struct RunRecord: Equatable {
 struct CheckpointRow: Equatable {
     var stage: LoadStage
     var file: String
-    var byteOffset: Int
-    var line: Int
+    var byteOffset, line: Int
     var context: Int64?
-    var rows: Int
-    var expected: Int
+    var rows, expected: Int
     var done: Bool
     var seconds: Double
 }

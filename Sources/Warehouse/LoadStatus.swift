@@ -8,8 +8,7 @@ public struct LoadStatus: Codable, Sendable {
         public var file: String
         /// pending | partial | done
         public var state: String
-        public var rows: Int
-        public var expected: Int
+        public var rows, expected: Int
         public var seconds: Double
     }
 

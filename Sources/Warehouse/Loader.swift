@@ -27,10 +27,9 @@ public struct LoadOptions: Sendable {
 public struct LoadReport: Codable, Sendable {
     public struct Stage: Codable, Sendable {
         public var stage: String
-        /// Rows the stage's table holds for this load.
-        public var rows: Int
-        /// Rows this run wrote (less than `rows` when it resumed the stage).
-        public var rowsThisRun: Int
+        /// Rows the stage's table holds for this load, and rows this run wrote
+        /// (fewer than `rows` when it resumed the stage).
+        public var rows, rowsThisRun: Int
         public var seconds: Double
         /// True when an earlier run had finished this stage.
         public var skipped: Bool
@@ -60,10 +59,7 @@ public final class Loader {
     private let progress: ProgressReporter
 
     public init(database: Database, options: LoadOptions, logger: Logger, progress: ProgressReporter) {
-        self.database = database
-        self.options = options
-        self.logger = logger
-        self.progress = progress
+        (self.database, self.options, self.logger, self.progress) = (database, options, logger, progress)
     }
 
     public func run() throws -> LoadReport {

@@ -75,11 +75,9 @@ struct SourceCatalog {
     var customerIndex: IDIndex
     /// customer_key of each customer, by insertion index (keys follow id order).
     var customerKey: [Int32]
-    var firstDate: [Int32]
-    var lastDate: [Int32]
+    var firstDate, lastDate: [Int32]
     var ratingCount: [Int32]
-    var minDate: Int32
-    var maxDate: Int32
+    var minDate, maxDate: Int32
     var files: [FileSummary]
     var rejects: [RejectedLine]
 

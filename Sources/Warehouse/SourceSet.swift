@@ -20,11 +20,7 @@ public struct InputError: Error, CustomStringConvertible, Sendable {
     public var hint: String?
 
     public init(file: String, line: Int, problem: String, text: String? = nil, hint: String? = nil) {
-        self.file = file
-        self.line = line
-        self.problem = problem
-        self.text = text
-        self.hint = hint
+        (self.file, self.line, self.problem, self.text, self.hint) = (file, line, problem, text, hint)
     }
 
     public var description: String {

@@ -5,11 +5,8 @@ import Runtime
 /// Factors for Python users: NumPy .npy arrays and a model.json of the rest.
 public enum FactorExport {
     struct Meta: Encodable {
-        var kind: String
-        var parameters: String
-        var globalMean: Double
-        var ratingMin: Double
-        var ratingMax: Double
+        var kind, parameters: String
+        var globalMean, ratingMin, ratingMax: Double
         var dataVersion: String
         var splitId: Int
         var model: String

@@ -254,9 +254,7 @@ public struct GraphReport: Encodable, Sendable {
         public var value: Double
     }
     public struct Years: Encodable, Sendable {
-        public var q1: Int
-        public var median: Int
-        public var q3: Int
+        public var q1, median, q3: Int
     }
     public struct Community: Encodable, Sendable {
         public var id: Int
@@ -512,14 +510,12 @@ public struct GraphPictures: Sendable, Equatable {
         public var community: Int
         public var note: String
         /// Position in [0, 1]², from `ForceLayout`.
-        public var x: Double
-        public var y: Double
+        public var x, y: Double
     }
 
     public struct Link: Sendable, Equatable {
         /// Indexes into the picture's `nodes`, `from` < `to`.
-        public var from: Int
-        public var to: Int
+        public var from, to: Int
         public var weight: Double
     }
 

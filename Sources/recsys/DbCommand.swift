@@ -37,12 +37,9 @@ struct DbCommand: ParsableCommand {
 
         struct Output: Encodable {
             var target: String
-            var managed: Bool
-            var initialized: Bool
-            var running: Bool
+            var managed, initialized, running: Bool
             var pid: Int?
-            var dataDirectory: String
-            var socketDirectory: String
+            var dataDirectory, socketDirectory: String
         }
 
         func run() throws {
