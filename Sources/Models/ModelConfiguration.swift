@@ -5,6 +5,9 @@ import Runtime
 /// its ranges checked once (`validate`), and one JSON form (model files,
 /// model_runs) that reads back as itself.
 public protocol TrainerConfiguration: Codable, Sendable, Equatable {
+    /// Seeds the fit; with the thread count, fixes every bit of the result.
+    var seed: UInt64 { get set }
+    var threads: Int { get set }
     func validate() throws
 }
 
@@ -21,73 +24,59 @@ public enum ModelConfiguration: Sendable, Equatable {
     case als(ALSConfiguration)
     case svd(SVDConfiguration)
     case sgd(SGDConfiguration)
+    case ials(ImplicitALSConfiguration)
 
     public var kind: ModelKind {
         switch self {
         case .als: return .als
         case .svd: return .svd
         case .sgd: return .sgd
+        case .ials: return .ials
+        }
+    }
+
+    /// The configuration inside, whichever trainer.
+    public var trainer: any TrainerConfiguration {
+        switch self {
+        case .als(let c): return c
+        case .svd(let c): return c
+        case .sgd(let c): return c
+        case .ials(let c): return c
+        }
+    }
+
+    public init(_ trainer: any TrainerConfiguration) {
+        switch trainer {
+        case let c as ALSConfiguration: self = .als(c)
+        case let c as SVDConfiguration: self = .svd(c)
+        case let c as SGDConfiguration: self = .sgd(c)
+        case let c as ImplicitALSConfiguration: self = .ials(c)
+        default: preconditionFailure("\(type(of: trainer)) is not a recsys trainer's configuration")
         }
     }
 
     /// Reads the parameters a model file or model_runs row stored for `kind`.
     public init(kind: String, json: String) throws {
-        switch ModelKind(rawValue: kind) {
-        case .als: self = .als(try JSON.decode(ALSConfiguration.self, from: json))
-        case .svd: self = .svd(try JSON.decode(SVDConfiguration.self, from: json))
-        case .sgd: self = .sgd(try JSON.decode(SGDConfiguration.self, from: json))
-        case nil: throw ConfigurationError("no trainer is called `\(kind)`; the trainers are \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard let kind = ModelKind(rawValue: kind) else {
+            throw ConfigurationError("no trainer is called `\(kind)`; the trainers are \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        // Decoded as the type of the kind's defaults (the existential is opened).
+        func decode<T: TrainerConfiguration>(like _: T) throws -> any TrainerConfiguration { try JSON.decode(T.self, from: json) }
+        self.init(try decode(like: kind.defaults.trainer))
     }
 
-    public var json: String {
-        switch self {
-        case .als(let c): return c.json
-        case .svd(let c): return c.json
-        case .sgd(let c): return c.json
-        }
-    }
+    public var json: String { trainer.json }
 
-    public func validate() throws {
-        switch self {
-        case .als(let c): try c.validate()
-        case .svd(let c): try c.validate()
-        case .sgd(let c): try c.validate()
-        }
-    }
+    public func validate() throws { try trainer.validate() }
 
     public var seed: UInt64 {
-        get {
-            switch self {
-            case .als(let c): return c.seed
-            case .svd(let c): return c.seed
-            case .sgd(let c): return c.seed
-            }
-        }
-        set {
-            switch self {
-            case .als(var c): c.seed = newValue; self = .als(c)
-            case .svd(var c): c.seed = newValue; self = .svd(c)
-            case .sgd(var c): c.seed = newValue; self = .sgd(c)
-            }
-        }
+        get { trainer.seed }
+        set { var c = trainer; c.seed = newValue; self = ModelConfiguration(c) }
     }
 
     public var threads: Int {
-        get {
-            switch self {
-            case .als(let c): return c.threads
-            case .svd(let c): return c.threads
-            case .sgd(let c): return c.threads
-            }
-        }
-        set {
-            switch self {
-            case .als(var c): c.threads = newValue; self = .als(c)
-            case .svd(var c): c.threads = newValue; self = .svd(c)
-            case .sgd(var c): c.threads = newValue; self = .sgd(c)
-            }
-        }
+        get { trainer.threads }
+        set { var c = trainer; c.threads = newValue; self = ModelConfiguration(c) }
     }
 
     /// λ on the factors, for trainers that have one (fold-in reuses it).
@@ -96,6 +85,7 @@ public enum ModelConfiguration: Sendable, Equatable {
         case .als(let c): return c.regularization
         case .svd: return nil
         case .sgd(let c): return c.regularization
+        case .ials(let c): return c.regularization
         }
     }
 
@@ -112,6 +102,10 @@ public enum ModelConfiguration: Sendable, Equatable {
         case (.sgd(let c), "reg"): return c.regularization
         case (.sgd(let c), "lr"): return c.learningRate
         case (.sgd(let c), "epochs"): return Double(c.epochs)
+        case (.ials(let c), "rank"): return Double(c.rank)
+        case (.ials(let c), "reg"): return c.regularization
+        case (.ials(let c), "alpha"): return c.alpha
+        case (.ials(let c), "iterations"): return Double(c.iterations)
         default: return nil
         }
     }
@@ -155,6 +149,14 @@ public enum ModelConfiguration: Sendable, Equatable {
             default: c.epochs = try count()
             }
             self = .sgd(c)
+        case .ials(var c):
+            switch key {
+            case "rank": c.rank = try count()
+            case "reg": c.regularization = value
+            case "alpha": c.alpha = value
+            default: c.iterations = try count()
+            }
+            self = .ials(c)
         }
         try validate()
     }
@@ -183,6 +185,9 @@ public enum ModelConfiguration: Sendable, Equatable {
             c.epochs = max(c.epochs, snapshots.max() ?? 0)
             return try SGDTrainer(c).fit(train, biases: biases, scale: p.scale, dataVersion: p.dataVersion, splitID: p.splitID,
                                          validation: validation, snapshots: snapshots, snapshot: snapshot, onStep: onStep)
+        case .ials(let c):
+            // Ranking only: no rating RMSE per step; every grid point is its own run.
+            return try ImplicitALSTrainer(c).fit(train, scale: p.scale, dataVersion: p.dataVersion, splitID: p.splitID)
         }
     }
 }

@@ -12,21 +12,32 @@ import Foundation
 ///     precision@k = hits / k
 ///     recall@k    = hits / |relevant|
 ///     NDCG@k      = Σ_{hit at position i} 1/log₂(i + 1)  ÷  Σ_{i ≤ min(k, |relevant|)} 1/log₂(i + 1)
+///     MAP@k       = Σ_{hit at position i} (hits in the first i) / i  ÷  min(k, |relevant|)
+///     hit rate@k  = 1 when the list holds at least one relevant movie
 ///
 /// (binary gains, positions from 1). Catalog coverage is the share of the
-/// catalog's movies that appear in at least one of those lists.
+/// catalog's movies that appear in at least one of those lists; popularity
+/// is the mean number of training ratings of the movies shown (lower: more
+/// novel lists).
 public struct RankingMetrics: Sendable, Codable, Equatable {
     public var k: Int
     public var threshold: Double
     public var precision: Double
     public var recall: Double
     public var ndcg: Double
+    public var map: Double
+    public var hitRate: Double
     public var coverage: Double
+    public var meanPopularity: Double
     /// Customers the averages run over.
     public var customers: Int
 }
 
 public enum Ranking {
+    /// The list length and relevance threshold train scores every model's validation lists at.
+    public static let defaultK = 10
+    public static let defaultThreshold = 4.0
+
     /// Ranking metrics of `model`'s top-`k` lists against the relevant ratings of `heldOut`.
     /// `train` is the matrix the model was trained on: its ratings are the seen filter.
     public static func evaluate(_ model: FactorModel, on heldOut: HeldOutRatings, trainedOn train: RatingMatrix,
@@ -39,7 +50,8 @@ public enum Ranking {
         for i in 0..<heldOut.count where Double(heldOut.rating[i]) >= threshold { relevantCount[Int(heldOut.customer[i])] += 1 }
         let customers = (0..<train.customerCount).filter { relevantCount[$0] > 0 }
         guard !customers.isEmpty else {
-            return RankingMetrics(k: k, threshold: threshold, precision: 0, recall: 0, ndcg: 0, coverage: 0, customers: 0)
+            return RankingMetrics(k: k, threshold: threshold, precision: 0, recall: 0, ndcg: 0, map: 0, hitRate: 0, coverage: 0,
+                                  meanPopularity: 0, customers: 0)
         }
         var row = [Int](repeating: -1, count: train.customerCount)
         var relevantStart = [Int](repeating: 0, count: customers.count + 1)
@@ -84,29 +96,48 @@ public enum Ranking {
             }
         }
 
-        var precision = 0.0, recall = 0.0, ndcg = 0.0
+        var precision = 0.0, recall = 0.0, ndcg = 0.0, averagePrecision = 0.0, hitRate = 0.0
+        var popularity = 0.0, listed = 0
         var shown = [Bool](repeating: false, count: train.movieCount)
         for r in 0..<customers.count {
             let wanted = Set(relevant[relevantStart[r]..<relevantStart[r + 1]])
-            var hits = 0, dcg = 0.0
+            var hits = 0, dcg = 0.0, precisions = 0.0
             for position in 0..<k {
                 let movie = lists.movies[r * k + position]
                 guard movie >= 0 else { break }
                 shown[Int(movie)] = true
+                popularity += Double(train.movieStart[Int(movie) + 1] - train.movieStart[Int(movie)])
+                listed += 1
                 if wanted.contains(movie) {
                     hits += 1
                     dcg += 1 / log2(Double(position + 2))
+                    precisions += Double(hits) / Double(position + 1)
                 }
             }
             let ideal = (0..<min(k, wanted.count)).reduce(0.0) { $0 + 1 / log2(Double($1 + 2)) }
             precision += Double(hits) / Double(k)
             recall += Double(hits) / Double(wanted.count)
             ndcg += dcg / ideal
+            averagePrecision += precisions / Double(min(k, wanted.count))
+            hitRate += hits > 0 ? 1 : 0
         }
         let n = Double(customers.count)
         return RankingMetrics(k: k, threshold: threshold, precision: precision / n, recall: recall / n, ndcg: ndcg / n,
+                              map: averagePrecision / n, hitRate: hitRate / n,
                               coverage: Double(shown.lazy.filter { $0 }.count) / Double(max(1, train.movieCount)),
-                              customers: customers.count)
+                              meanPopularity: listed > 0 ? popularity / Double(listed) : 0, customers: customers.count)
+    }
+
+    /// "Most popular": every customer's list is the movies with the most
+    /// training ratings they have not rated, as a rank-0 factor model whose
+    /// movie bias is the count (the ranking kernel serves it like any model).
+    public static func popularityModel(train: RatingMatrix, scale: RatingScale) -> FactorModel {
+        FactorModel(kind: "popularity", parameters: "{}", dataVersion: "", splitID: 0, scale: scale,
+                    customerIDs: train.customerIDs, movieIDs: train.movieIDs, globalMean: 0,
+                    customerBias: [Float](repeating: 0, count: train.customerCount),
+                    movieBias: (0..<train.movieCount).map { Float(train.movieStart[$0 + 1] - train.movieStart[$0]) },
+                    rank: 0, customerFactors: [], movieFactors: [],
+                    customerTrainCount: (0..<train.customerCount).map { Int32(train.customerStart[$0 + 1] - train.customerStart[$0]) })
     }
 
     /// The bias baseline as a rank-0 factor model (μ + b_u + b_i): what a

@@ -7,31 +7,33 @@ import Runtime
 import Warehouse
 
 /// One line of `recsys evaluate`: a model's (or baseline's) metrics on the test part.
-/// Its JSON is flat: the metrics' fields beside name, path and ranking.
+/// Its JSON is flat: the metrics' fields beside name, path and ranking. A
+/// ranking model (implicit ALS, popularity) has no rating metrics: its scores
+/// are not ratings.
 @dynamicMemberLookup
 public struct EvaluationRow: Codable, Sendable {
     public var name: String
-    public var metrics: Metrics
+    public var metrics: Metrics?
     public var path: String?
     /// With ranking or a report; nil for global_mean (all scores tie).
     public var ranking: RankingMetrics?
 
-    public subscript<T>(dynamicMember field: KeyPath<Metrics, T>) -> T { metrics[keyPath: field] }
+    public subscript<T>(dynamicMember field: KeyPath<Metrics, T>) -> T? { metrics?[keyPath: field] }
 
     private enum CodingKeys: String, CodingKey { case name, path, ranking }
 
-    public init(name: String, metrics: Metrics, path: String?, ranking: RankingMetrics?) {
+    public init(name: String, metrics: Metrics?, path: String?, ranking: RankingMetrics?) {
         (self.name, self.metrics, self.path, self.ranking) = (name, metrics, path, ranking)
     }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(name: try c.decode(String.self, forKey: .name), metrics: try Metrics(from: decoder),
+        self.init(name: try c.decode(String.self, forKey: .name), metrics: try? Metrics(from: decoder),
                   path: try c.decodeIfPresent(String.self, forKey: .path), ranking: try c.decodeIfPresent(RankingMetrics.self, forKey: .ranking))
     }
 
     public func encode(to encoder: Encoder) throws {
-        try metrics.encode(to: encoder)
+        try metrics?.encode(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(name, forKey: .name)
         try c.encodeIfPresent(path, forKey: .path)
@@ -81,10 +83,13 @@ public enum Evaluator {
         let ranked = detailed || request.ranking
         var rows: [EvaluationRow] = []
         var details: [EvaluatedModel] = []
-        func add(_ name: String, _ predictor: some RatingPredictor, path: String?, run: Int?, rankable: FactorModel?) throws {
-            guard let m = Evaluation.metrics(predictor, on: data.split.test, trainedOn: data.train) else {
-                throw WorkflowError(.badRequest, "the test part of split \(data.splitID) holds no ratings; run `recsys features` to make a split with a test part")
-            }
+        guard data.split.test.count > 0 else {
+            throw WorkflowError(.badRequest, "the test part of split \(data.splitID) holds no ratings; run `recsys features` to make a split with a test part")
+        }
+        /// `predictsRatings` false: a ranking model, whose scores are not ratings (no rating metrics, no deciles).
+        func add(_ name: String, _ predictor: some RatingPredictor, path: String?, run: Int?, rankable: FactorModel?,
+                 predictsRatings: Bool = true) throws {
+            let m = predictsRatings ? Evaluation.metrics(predictor, on: data.split.test, trainedOn: data.train) : nil
             var row = EvaluationRow(name: name, metrics: m, path: path, ranking: nil)
             if ranked, let rankable {
                 logger.info("\(name): top-\(k) lists for the test customers…")
@@ -94,9 +99,11 @@ public enum Evaluator {
             rows.append(row)
             if detailed {
                 var detail = EvaluatedModel(row: row, runId: run)
-                detail.customerDeciles = Evaluation.errorByDecile(predictor, on: data.split.test, trainedOn: data.train, by: .customerActivity)
-                detail.movieDeciles = Evaluation.errorByDecile(predictor, on: data.split.test, trainedOn: data.train, by: .moviePopularity)
-                detail.distribution = Evaluation.distribution(predictor, on: data.split.test)
+                if predictsRatings {
+                    detail.customerDeciles = Evaluation.errorByDecile(predictor, on: data.split.test, trainedOn: data.train, by: .customerActivity)
+                    detail.movieDeciles = Evaluation.errorByDecile(predictor, on: data.split.test, trainedOn: data.train, by: .moviePopularity)
+                    detail.distribution = Evaluation.distribution(predictor, on: data.split.test)
+                }
                 if let run, let text = try ModelRegistry.iterations(run: run, connection) {
                     detail.iterations = (try? JSON.decode([TrainingStep].self, from: text)) ?? []
                 }
@@ -106,6 +113,10 @@ public enum Evaluator {
         try add("global_mean", BaselinePredictor.globalMean(data.biases, scale: data.scale), path: nil, run: nil, rankable: nil)
         try add("bias", BaselinePredictor.bias(data.biases, scale: data.scale), path: nil, run: nil,
                 rankable: ranked ? Ranking.baselineModel(data.biases, train: data.train, scale: data.scale) : nil)
+        if ranked {
+            try add("popularity", Ranking.popularityModel(train: data.train, scale: data.scale), path: nil, run: nil,
+                    rankable: Ranking.popularityModel(train: data.train, scale: data.scale), predictsRatings: false)
+        }
         for path in paths {
             let file = try ModelFile(contentsOf: URL(fileURLWithPath: path))
             guard file.dataVersion == data.dataVersion, file.splitID == data.splitID else {
@@ -116,7 +127,8 @@ public enum Evaluator {
             let run = try SavedModels.registeredRun(of: file, connection)
             let name = run.map { "\(file.kind) (run \($0))" } ?? file.kind
             let model = file.model()
-            try add(name, model, path: path, run: run, rankable: model)
+            try add(name, model, path: path, run: run, rankable: model,
+                    predictsRatings: ModelKind(rawValue: file.kind)?.predictsRatings ?? true)
         }
         var document: EvaluationDocument?
         if detailed {

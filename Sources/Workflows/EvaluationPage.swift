@@ -67,28 +67,30 @@ public enum EvaluationReport {
         var report = Report(title: "Model evaluation",
                             subtitle: "Test part of split \(d.splitId) (\(d.split)): \(Markup.grouped(d.testRatings)) ratings held out from \(Markup.grouped(d.trainRatings)) training ratings — data version \(d.dataVersion)")
         let rows = d.models.map(\.row)
-        let best = rows.min { $0.rmse < $1.rmse }
-        let bias = rows.first { $0.name == "bias" }
+        // Ranking models have no rating metrics: the accuracy section leaves them out.
+        let accurate = rows.compactMap { row in row.metrics.map { (name: row.name, m: $0) } }
+        let best = accurate.min { $0.m.rmse < $1.m.rmse }
+        let bias = accurate.first { $0.name == "bias" }
 
         // Metrics.
         var blocks: [Report.Block] = []
         if let best {
-            var facts: [(String, String)] = [("best model", best.name), ("its RMSE", String(format: "%.4f", best.rmse))]
+            var facts: [(String, String)] = [("best model", best.name), ("its RMSE", String(format: "%.4f", best.m.rmse))]
             if let bias, best.name != "bias" {
-                facts.append(("RMSE below the bias baseline", String(format: "%.2f %%", 100 * (bias.rmse - best.rmse) / bias.rmse)))
+                facts.append(("RMSE below the bias baseline", String(format: "%.2f %%", 100 * (bias.m.rmse - best.m.rmse) / bias.m.rmse)))
             }
             facts.append(("test ratings", Markup.grouped(d.testRatings)))
             blocks.append(.facts(facts))
         }
         blocks.append(.paragraph("Predictions are clipped to the rating scale. A test pair whose customer or movie had no training rating is answered by the baseline μ + b_u + b_i and counted as a fallback. global_mean predicts μ for everything; bias adds the damped customer and movie biases of the features."))
         blocks.append(.table(ReportTable(header: ["model", "RMSE", "MAE", "MAPE %", "MSE", "ratings", "fallbacks"],
-                                         rows: rows.map { [$0.name, String(format: "%.4f", $0.rmse), String(format: "%.4f", $0.mae),
-                                                           String(format: "%.2f", $0.mape), String(format: "%.4f", $0.mse),
-                                                           Markup.grouped($0.n), Markup.grouped($0.fallbacks)] })))
+                                         rows: accurate.map { [$0.name, String(format: "%.4f", $0.m.rmse), String(format: "%.4f", $0.m.mae),
+                                                               String(format: "%.2f", $0.m.mape), String(format: "%.4f", $0.m.mse),
+                                                               Markup.grouped($0.m.n), Markup.grouped($0.m.fallbacks)] })))
         blocks.append(.chart(BarChart(id: "rmse-by-model", title: "Test RMSE by model",
                                       summary: "Root mean squared error of each model and baseline on the test part (lower is better); bars start at zero.",
                                       xLabel: "model", yLabel: "RMSE",
-                                      bars: rows.map { .init(label: $0.name, value: $0.rmse, note: "\($0.name): RMSE \(String(format: "%.4f", $0.rmse)), MAE \(String(format: "%.4f", $0.mae))") })))
+                                      bars: accurate.map { .init(label: $0.name, value: $0.m.rmse, note: "\($0.name): RMSE \(String(format: "%.4f", $0.m.rmse)), MAE \(String(format: "%.4f", $0.m.mae))") })))
         report.sections.append(.init(title: "Accuracy", blocks: blocks))
 
         // Ranking.
@@ -96,20 +98,21 @@ public enum EvaluationReport {
         if !ranked.isEmpty {
             let k = d.rankingK
             report.sections.append(.init(title: "Ranking quality", blocks: [
-                .paragraph("Each test customer with at least one relevant test rating (≥ \(Markup.number(d.relevantAtLeast, decimals: 1))) gets the \(k) best-scored movies they did not rate in training, as recommend serves them. Precision@\(k) = hits / \(k); recall@\(k) = hits / relevant movies; NDCG@\(k) discounts each hit by log₂(position + 1) against the best possible order; catalog coverage is the share of all movies shown to anyone. global_mean is left out: every movie ties."),
-                .table(ReportTable(header: ["model", "customers", "precision@\(k)", "recall@\(k)", "NDCG@\(k)", "catalog coverage"],
+                .paragraph("Each test customer with at least one relevant test rating (≥ \(Markup.number(d.relevantAtLeast, decimals: 1))) gets the \(k) best-scored movies they did not rate in training, as recommend serves them. Precision@\(k) = hits / \(k); recall@\(k) = hits / relevant movies; NDCG@\(k) discounts each hit by log₂(position + 1) against the best possible order; MAP@\(k) averages the precision at each hit over min(\(k), relevant movies); hit rate is the share of customers with at least one hit; catalog coverage is the share of all movies shown to anyone; popularity is the mean number of training ratings of the movies shown (lower: more novel lists). popularity lists the most-rated movies the customer has not rated — the bar every ranking model must clear; global_mean is left out: every movie ties."),
+                .table(ReportTable(header: ["model", "customers", "precision@\(k)", "recall@\(k)", "NDCG@\(k)", "MAP@\(k)", "hit rate", "catalog coverage", "popularity"],
                                    rows: ranked.map { r in
                                        let m = r.ranking!
                                        return [r.name, Markup.grouped(m.customers), String(format: "%.4f", m.precision), String(format: "%.4f", m.recall),
-                                               String(format: "%.4f", m.ndcg), String(format: "%.1f %%", 100 * m.coverage)]
-                                   })),
+                                               String(format: "%.4f", m.ndcg), String(format: "%.4f", m.map), String(format: "%.4f", m.hitRate),
+                                               String(format: "%.1f %%", 100 * m.coverage), String(format: "%.0f", m.meanPopularity)]
+                                   }, numericColumns: [1, 2, 3, 4, 5, 6, 7, 8])),
                 .chart(GroupedBarChart(id: "ranking", title: "Ranking quality at \(k)",
                                        summary: "Precision, recall and NDCG at \(k) and catalog coverage of each model's top-\(k) lists on the test part (higher is better).",
                                        xLabel: "measure", yLabel: "value",
-                                       categories: ["precision@\(k)", "recall@\(k)", "NDCG@\(k)", "coverage"],
+                                       categories: ["precision@\(k)", "recall@\(k)", "NDCG@\(k)", "MAP@\(k)", "hit rate", "coverage"],
                                        series: ranked.map { r in
                                            let m = r.ranking!
-                                           return .init(name: r.name, values: [m.precision, m.recall, m.ndcg, m.coverage])
+                                           return .init(name: r.name, values: [m.precision, m.recall, m.ndcg, m.map, m.hitRate, m.coverage])
                                        })),
             ]))
         }

@@ -19,7 +19,11 @@ public struct Recommendation: Codable, Sendable, Equatable {
     public var movieId: Int64
     public var title: String
     public var year: Int?
-    public var predictedRating: Double
+    /// The rating the model predicts, on the scale; nil for a ranking model
+    /// (implicit ALS), whose `score` orders movies but is not a rating.
+    public var predictedRating: Double?
+    /// What the list is ordered by.
+    public var score: Double
 }
 
 /// One customer's list, as `recsys recommend --json` prints it.
@@ -71,9 +75,7 @@ public enum Recommender {
             }
         } else if !rated.isEmpty {
             basis = .foldedIn
-            (factors, bias) = try FoldIn.customer(ratings: rated, movieFactors: file.movieFactors, movieBias: file.movieBias,
-                                                  globalMean: file.globalMean, rank: file.rank,
-                                                  regularization: foldInRegularization(kind: file.kind, parameters: file.parameters))
+            (factors, bias) = try foldIn(rated, file: file)
         }
         let exclude = includeRated ? [] : rated.map(\.movie).sorted()
         let items = factors.withUnsafeBufferPointer { p in
@@ -84,9 +86,10 @@ public enum Recommender {
         }
         let ids = items.map { file.movieIDs[Int($0.movie)] }
         let known = try titles(ids)
+        let predictsRatings = ModelKind(rawValue: file.kind)?.predictsRatings ?? true
         let list = zip(items, ids).map { item, movieID in
             Recommendation(movieId: movieID, title: known[movieID]?.title ?? "", year: known[movieID]?.year,
-                           predictedRating: file.scale.clip(Double(item.score)))
+                           predictedRating: predictsRatings ? file.scale.clip(Double(item.score)) : nil, score: Double(item.score))
         }
         return RecommendationList(customerId: id, basis: basis, model: file.kind, modelPath: file.url.path,
                                   ratingsKnown: ratings.count, recommendations: list)
@@ -129,6 +132,8 @@ public enum Recommender {
         let topSeconds = Date().timeIntervalSince(started)
         logger.info("top-\(top) of \(ProgressReporter.count(matrix.customerCount)) customers in \(String(format: "%.1f", topSeconds)) s; writing them")
         let copyStarted = Date()
+        // A ranking model's score is stored as it is: it is not a rating to clip.
+        let predictsRatings = ModelKind(rawValue: file.kind)?.predictsRatings ?? true
         let rows = try ModelRegistry.replaceRecommendations(connection, run: runID) { emit in
             for c in 0..<matrix.customerCount {
                 // A stop request rolls the whole replacement back.
@@ -136,7 +141,8 @@ public enum Recommender {
                 for p in 0..<top {
                     let m = result.movies[c * top + p]
                     guard m >= 0 else { break }
-                    try emit(Int(Vocabulary.key(ofIndex: c)), p + 1, Int(Vocabulary.key(ofIndex: Int(m))), file.scale.clip(Double(result.scores[c * top + p])))
+                    let score = Double(result.scores[c * top + p])
+                    try emit(Int(Vocabulary.key(ofIndex: c)), p + 1, Int(Vocabulary.key(ofIndex: Int(m))), predictsRatings ? file.scale.clip(score) : score)
                 }
             }
         }
@@ -148,6 +154,19 @@ public enum Recommender {
     static func foldInRegularization(kind: String, parameters: String) -> Double {
         let own = (try? ModelConfiguration(kind: kind, json: parameters))?.regularization
         return own.flatMap { $0 > 0 ? $0 : nil } ?? ALSConfiguration().regularization
+    }
+
+    /// A customer's factors (and bias) solved from their ratings against the
+    /// model's fixed movie factors, by the model's own objective: a ranking
+    /// model's implicit normal equations, or the explicit ridge of the rating models.
+    static func foldIn(_ rated: [(movie: Int32, rating: Float)], file: ModelFile) throws -> (factors: [Float], bias: Float) {
+        if case .ials(let configuration)? = try? ModelConfiguration(kind: file.kind, json: file.parameters) {
+            return (try ImplicitALSTrainer.solve(ratings: rated, movieFactors: file.movieFactors, rank: file.rank,
+                                                 configuration: configuration), 0)
+        }
+        return try FoldIn.customer(ratings: rated, movieFactors: file.movieFactors, movieBias: file.movieBias,
+                                   globalMean: file.globalMean, rank: file.rank,
+                                   regularization: foldInRegularization(kind: file.kind, parameters: file.parameters))
     }
 }
 

@@ -33,6 +33,8 @@ public struct TrainingOptions: Sendable {
     public var learningRate: Double?
     public var oversampling: Int?
     public var powerIterations: Int?
+    /// Implicit ALS: the confidence scale α.
+    public var alpha: Double?
     public var biases: ALSConfiguration.BiasMode?
     public var seed: UInt64?
     public var threads: Int?
@@ -48,6 +50,7 @@ public struct TrainingOptions: Sendable {
             ("rank", "rank", rank.map(Double.init)), ("reg", "reg", regularization),
             ("iterations", model.budgetKey ?? "iterations", iterations.map(Double.init)), ("lr", "lr", learningRate),
             ("oversampling", "oversampling", oversampling.map(Double.init)), ("power-iterations", "power", powerIterations.map(Double.init)),
+            ("alpha", "alpha", alpha),
         ]
         do {
             for option in given {
@@ -104,6 +107,9 @@ public enum Training {
         var candidates: [GridCandidate] = []
         var gridID: String?
         if let grid = request.grid {
+            guard model.predictsRatings else {
+                throw WorkflowError(.badRequest, "grid search scores candidates by validation RMSE; \(model.rawValue) ranks and predicts no ratings — train its candidates one by one and compare them with `recsys evaluate --ranking`")
+            }
             let parsed = try ParameterGrid(grid, varying: base)
             gridID = "grid-\(runStamp())"
             let scoredOn = folds >= 2 ? "\(folds)-fold cross-validation on the train part" : "the validation part"
@@ -140,8 +146,17 @@ public enum Training {
             logger.info("iteration \(step.iteration): train RMSE \(String(format: "%.4f", step.trainRMSE))\(validation), \(String(format: "%.1f", step.seconds)) s")
         }
         let fitSeconds = Date().timeIntervalSince(started)
-        let validation = Evaluation.metrics(fitted, on: data.split.validation, trainedOn: data.train)
-        let test = Evaluation.metrics(fitted, on: data.split.test, trainedOn: data.train)
+        // A ranking model's scores are not ratings: it has no rating metrics.
+        let validation = model.predictsRatings ? Evaluation.metrics(fitted, on: data.split.validation, trainedOn: data.train) : nil
+        let test = model.predictsRatings ? Evaluation.metrics(fitted, on: data.split.test, trainedOn: data.train) : nil
+        // Every model's lists are scored on the validation part, so recommend can pick the one that ranks best.
+        let validationRanking = data.split.validation.count > 0
+            ? Ranking.evaluate(fitted, on: data.split.validation, trainedOn: data.train, k: Ranking.defaultK,
+                               threshold: Ranking.defaultThreshold, threads: chosen.threads)
+            : nil
+        if let validationRanking {
+            logger.info("validation ranking: NDCG@\(validationRanking.k) \(String(format: "%.4f", validationRanking.ndcg)), precision@\(validationRanking.k) \(String(format: "%.4f", validationRanking.precision))")
+        }
 
         // The file records its run id, and the run is registered only once the
         // file is in place (under a lock of its folder, so that two runs writing
@@ -152,7 +167,7 @@ public enum Training {
             ?? database.home.models.appendingPathComponent("\(fitted.kind)-\(runID)-\(runStamp()).rsm")
         let run = ModelRegistry.Run(
             model: fitted.kind, params: fitted.parameters,
-            metrics: try JSON.text(["validation": validation, "test": test]),
+            metrics: try JSON.text(RunMetrics(validation: validation, test: test, validationRanking: validationRanking)),
             iterations: log.isEmpty ? nil : try JSON.text(log), fitSeconds: fitSeconds, dataVersion: data.dataVersion,
             splitID: data.splitID, path: url.path, gridID: gridID)
         try ModelFile.write(fitted, to: url, runID: runID) {
@@ -160,7 +175,7 @@ public enum Training {
         }
 
         let report = TrainReport(model: fitted.kind, runId: runID, params: chosen.gridValues, metrics: test,
-                                 validationMetrics: validation, fitSeconds: fitSeconds,
+                                 validationMetrics: validation, validationRanking: validationRanking, fitSeconds: fitSeconds,
                                  iterations: log, modelPath: url.path, splitId: data.splitID, dataVersion: data.dataVersion,
                                  modelParameters: fitted.parameters)
         if let gridID {
@@ -187,6 +202,23 @@ public func runStamp() -> String {
     return formatter.string(from: Date()) + "-\(getpid())"
 }
 
+/// What model_runs.metrics holds for a trained model.
+struct RunMetrics: Encodable {
+    var validation: Metrics?
+    var test: Metrics?
+    var validationRanking: RankingMetrics?
+
+    // Nil parts are written as null, as the dictionary this replaces wrote them.
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(validation, forKey: .validation)
+        try c.encode(test, forKey: .test)
+        try c.encodeIfPresent(validationRanking, forKey: .validationRanking)
+    }
+
+    private enum CodingKeys: String, CodingKey { case validation, test, validationRanking }
+}
+
 public struct TrainReport: Codable, Sendable {
     public var model: String
     public var runId: Int
@@ -195,6 +227,8 @@ public struct TrainReport: Codable, Sendable {
     /// On the test part; absent (not 0) when the part holds no ratings.
     public var metrics: Metrics?
     public var validationMetrics: Metrics?
+    /// Top-10 lists on the validation part (what recommend chooses its default model by).
+    public var validationRanking: RankingMetrics?
     /// From the start of training to the fitted model, including the per-iteration RMSEs.
     public var fitSeconds: Double
     public var iterations: [TrainingStep]
@@ -236,13 +270,19 @@ public struct GridReport: Codable, Sendable {
 extension TrainReport {
     /// What `recsys train` prints without --json.
     public var text: String {
-        let rows = [["part", "RMSE", "MAE", "MAPE %", "MSE", "ratings", "fallbacks"],
-                    row("validation", validationMetrics), row("test", metrics)]
-        return """
-            trained \(model) (\(Training.describe(params))) in \(String(format: "%.1f", fitSeconds)) s — run \(runId)
-            \(TextTable.render(rows))
-            model: \(modelPath)
-            """
+        var lines = ["trained \(model) (\(Training.describe(params))) in \(String(format: "%.1f", fitSeconds)) s — run \(runId)"]
+        if validationMetrics != nil || metrics != nil {
+            lines.append(TextTable.render([["part", "RMSE", "MAE", "MAPE %", "MSE", "ratings", "fallbacks"],
+                                           row("validation", validationMetrics), row("test", metrics)]))
+        } else {
+            lines.append("a ranking model: its scores order movies, they are not ratings (no RMSE)")
+        }
+        if let r = validationRanking {
+            lines.append(String(format: "validation top-%d lists of %@ customers: precision %.4f, recall %.4f, NDCG %.4f, MAP %.4f, coverage %.1f %%",
+                                r.k, ProgressReporter.count(r.customers), r.precision, r.recall, r.ndcg, r.map, 100 * r.coverage))
+        }
+        lines.append("model: \(modelPath)")
+        return lines.joined(separator: "\n")
     }
 }
 

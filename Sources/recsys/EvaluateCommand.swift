@@ -65,14 +65,19 @@ struct EvaluateCommand: ParsableCommand {
         if db.json { return try printJSON(rows) }
         let ranked = request.detailed || ranking
         var header = ["model", "RMSE", "MAE", "MAPE %", "MSE", "ratings", "fallbacks"]
-        if ranked { header += ["P@\(k)", "R@\(k)", "NDCG@\(k)", "coverage"] }
+        if ranked { header += ["P@\(k)", "R@\(k)", "NDCG@\(k)", "MAP@\(k)", "hit@\(k)", "coverage", "popularity"] }
         var table = [header]
         for r in rows {
-            var line = [r.name, String(format: "%.4f", r.rmse), String(format: "%.4f", r.mae), String(format: "%.2f", r.mape),
-                        String(format: "%.4f", r.mse), ProgressReporter.count(r.n), ProgressReporter.count(r.fallbacks)]
+            // A ranking model's scores are not ratings: no rating metrics.
+            var line = [r.name] + (r.metrics.map { m in
+                [String(format: "%.4f", m.rmse), String(format: "%.4f", m.mae), String(format: "%.2f", m.mape),
+                 String(format: "%.4f", m.mse), ProgressReporter.count(m.n), ProgressReporter.count(m.fallbacks)]
+            } ?? Array(repeating: "–", count: 6))
             if ranked {
                 line += r.ranking.map { [String(format: "%.4f", $0.precision), String(format: "%.4f", $0.recall),
-                                         String(format: "%.4f", $0.ndcg), String(format: "%.1f %%", 100 * $0.coverage)] } ?? ["–", "–", "–", "–"]
+                                         String(format: "%.4f", $0.ndcg), String(format: "%.4f", $0.map), String(format: "%.4f", $0.hitRate),
+                                         String(format: "%.1f %%", 100 * $0.coverage), String(format: "%.0f", $0.meanPopularity)] }
+                    ?? Array(repeating: "–", count: 7)
             }
             table.append(line)
         }

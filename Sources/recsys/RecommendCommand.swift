@@ -56,9 +56,9 @@ struct RecommendCommand: ParsableCommand {
         case .baseline: why = "baseline list (μ + movie bias): the model has no training ratings of this customer"
         }
         try say("top \(list.recommendations.count) for customer \(list.customerId) — \(file.kind) model \(file.url.lastPathComponent), \(why)")
-        var table = [["#", "movie", "title", "year", "predicted"]]
+        var table = [["#", "movie", "title", "year", ModelKind(rawValue: file.kind)?.predictsRatings == false ? "score" : "predicted"]]
         for (i, r) in list.recommendations.enumerated() {
-            table.append([String(i + 1), String(r.movieId), r.title, r.year.map(String.init) ?? "", String(format: "%.2f", r.predictedRating)])
+            table.append([String(i + 1), String(r.movieId), r.title, r.year.map(String.init) ?? "", r.predictedRating.map { String(format: "%.2f", $0) } ?? String(format: "%.4f", r.score)])
         }
         try say(TextTable.render(table))
     }

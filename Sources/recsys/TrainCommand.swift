@@ -29,6 +29,7 @@ struct TrainCommand: ParsableCommand {
         part (or with --folds K cross-validation inside the train part) — never on the test part — \
         records every candidate in model_runs, then refits the best on the train part and saves it. \
         Keys: als rank, reg, iterations; svd rank, oversampling, power; sgd rank, reg, lr, epochs. \
+        --model ials (implicit-feedback ALS) ranks: it is trained on who rated what and predicts no ratings. \
         Iteration (epoch) counts of one configuration are scored from one run.
         """
     )
@@ -40,6 +41,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "SGD learning rate (default 0.005).") var lr: Double?
     @Option(help: "SVD: extra random directions beyond the rank (default 10).") var oversampling: Int?
     @Option(help: "SVD: power iterations of the range finder (default 2).") var powerIterations: Int?
+    @Option(help: "Implicit ALS: confidence scale α, c = 1 + α·rating (default \(ImplicitALSConfiguration().alpha)).") var alpha: Double?
     @Option(help: "Worker threads; OpenBLAS runs single-threaded inside them. Default: all cores.") var threads: Int?
     @Option(help: "Seed of the initial factors (and of the folds).") var seed: UInt64?
     @Option(help: "ALS biases: joint (re-solved with the factors; the default) or fixed (the features' damped biases).")
@@ -62,6 +64,7 @@ struct TrainCommand: ParsableCommand {
         var o = TrainingOptions()
         (o.rank, o.regularization, o.iterations, o.learningRate) = (rank, reg, iterations, lr)
         (o.oversampling, o.powerIterations, o.biases, o.seed, o.threads) = (oversampling, powerIterations, biases, seed, threads)
+        o.alpha = alpha
         return o
     }
 

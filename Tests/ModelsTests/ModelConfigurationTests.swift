@@ -11,7 +11,9 @@ final class ModelConfigurationTests: XCTestCase {
         (sgd.initialStandardDeviation, sgd.order, sgd.learningRateDecay) = (0.3, .ratings, 0.9)
         var svd = SVDConfiguration()
         svd.powerIterations = 5
-        for configuration in [ModelConfiguration.als(als), .sgd(sgd), .svd(svd)] {
+        var ials = ImplicitALSConfiguration()
+        (ials.alpha, ials.confidence, ials.cgSteps) = (7.5, .log, 2)
+        for configuration in [ModelConfiguration.als(als), .sgd(sgd), .svd(svd), .ials(ials)] {
             XCTAssertEqual(try ModelConfiguration(kind: configuration.kind.rawValue, json: configuration.json), configuration)
         }
         // The keys model files written before typed configurations carry.
@@ -20,7 +22,7 @@ final class ModelConfigurationTests: XCTestCase {
         guard case .als(let read) = try ModelConfiguration(kind: "als", json: old) else { return XCTFail("not ALS") }
         XCTAssertEqual(read.threads, 2)
         XCTAssertThrowsError(try ModelConfiguration(kind: "knn", json: "{}")) {
-            XCTAssertEqual(String(describing: $0), "no trainer is called `knn`; the trainers are als, svd, sgd")
+            XCTAssertEqual(String(describing: $0), "no trainer is called `knn`; the trainers are als, svd, sgd, ials")
         }
     }
 

@@ -45,7 +45,7 @@ class ConformanceSubject {
 /// customer 1 and movie 1 all 1s), plus one customer and one movie that have
 /// no training rating at all (the last index of each).
 final class RecommenderConformanceTests: XCTestCase {
-    static let subjects: [ConformanceSubject] = [BiasSubject(), ALSSubject(), SGDSubject(), SVDSubject()]
+    static let subjects: [ConformanceSubject] = [BiasSubject(), ALSSubject(), SGDSubject(), SVDSubject(), ImplicitALSSubject()]
 
     func testPredictionsAreFiniteAndClipToTheScale() throws { try forEachSubject { try checkPredictionsAreFiniteAndClipToTheScale() } }
     func testUnseenCustomersAndMoviesFallBackToTheBaselineAndAreCounted() throws { try forEachSubject { try checkUnseenCustomersAndMoviesFallBackToTheBaselineAndAreCounted() } }
@@ -509,5 +509,18 @@ final class SVDSubject: ConformanceSubject {
         c.seed = seed
         c.threads = threads
         return try ModelConfiguration.svd(c).fit(train, biases: BiasModel(fitting: train))
+    }
+}
+
+/// Implicit-feedback ALS: a ranking model (μ = 0, no biases; its served
+/// "rating" is the clipped preference score).
+final class ImplicitALSSubject: ConformanceSubject {
+    override func fit(_ train: RatingMatrix, seed: UInt64, threads: Int) throws -> any RatingPredictor {
+        var c = ImplicitALSConfiguration()
+        c.rank = 4
+        c.iterations = 5
+        c.seed = seed
+        c.threads = threads
+        return try ModelConfiguration.ials(c).fit(train, biases: BiasModel(fitting: train))
     }
 }

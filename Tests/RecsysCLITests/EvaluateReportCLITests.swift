@@ -158,24 +158,30 @@ final class EvaluateReportCLITests: CLITestCase {
         // Ranking: the chart shows metrics.json's figures (the kernel itself is checked by hand in RankingTests).
         let metrics = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("metrics.json"))) as? [String: Any])
         let models = try XCTUnwrap(metrics["models"] as? [[String: Any]])
-        func ranking(_ i: Int) throws -> [String: Any] { try XCTUnwrap((models[i]["row"] as? [String: Any])?["ranking"] as? [String: Any]) }
-        XCTAssertNil((models[0]["row"] as? [String: Any])?["ranking"], "global_mean ranks nothing")
+        func row(_ name: String) throws -> [String: Any] {
+            try XCTUnwrap(models.lazy.compactMap { $0["row"] as? [String: Any] }.first { $0["name"] as? String == name }, name)
+        }
+        func ranking(_ name: String) throws -> [String: Any] { try XCTUnwrap(try row(name)["ranking"] as? [String: Any], name) }
+        XCTAssertNil(try row("global_mean")["ranking"], "global_mean ranks nothing")
+        // Most popular ranks, but predicts no ratings.
+        XCTAssertNil(try row("popularity")["rmse"])
+        XCTAssertEqual(models.count, names.count + 1)
         let rankingChart = try chart(document, "ranking")
-        for (i, name) in names.enumerated().dropFirst() {
-            let r = try ranking(i)
+        for name in names.dropFirst() + ["popularity"] {
+            let r = try ranking(name)
             let values = rankingChart.marks.filter { attribute($0, "data-series") == name }.map { number($0, "data-value") }
-            let expected = [r["precision"], r["recall"], r["ndcg"], r["coverage"]].map { $0 as? Double ?? .nan }
-            XCTAssertEqual(values.count, 4)
+            let expected = [r["precision"], r["recall"], r["ndcg"], r["map"], r["hit_rate"], r["coverage"]].map { $0 as? Double ?? .nan }
+            XCTAssertEqual(values.count, 6)
             for (v, e) in zip(values, expected) { XCTAssertEqual(v, e, accuracy: 1e-12) }
             for v in values { XCTAssertTrue((0...1).contains(v)) }
         }
         // The bias baseline shows (nearly) everyone the same few movies; personal factors spread the lists.
-        XCTAssertGreaterThan(try XCTUnwrap(ranking(2)["coverage"] as? Double), try XCTUnwrap(ranking(1)["coverage"] as? Double))
+        XCTAssertGreaterThan(try XCTUnwrap(ranking(names[2])["coverage"] as? Double), try XCTUnwrap(ranking("bias")["coverage"] as? Double))
         let customers = try rows("""
             SELECT count(DISTINCT p.customer_key) FROM feature_split_pair p JOIN fact_ratings f USING (customer_key, movie_key)
             WHERE p.split_id = \(split) AND f.rating >= 4
             """)
-        XCTAssertEqual(try ranking(1)["customers"] as? Int, Int(customers[0][0]))
+        XCTAssertEqual(try ranking("bias")["customers"] as? Int, Int(customers[0][0]))
 
         let markdown = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
         XCTAssertTrue(markdown.contains("## Ranking quality"))
