@@ -73,3 +73,66 @@ public struct FactorModel: RatingPredictor, Equatable {
         return globalMean + Double(customerBias[customer]) + Double(movieBias[movie]) + Double(dot)
     }
 }
+
+/// How top-N lists of a rating model treat movies with few training ratings:
+/// a rating model predicts a high score for an obscure movie from a handful
+/// of ratings, and top-N by predicted rating puts exactly those first
+/// (Cremonesi, Koren & Turrin 2010).
+public struct SupportPolicy: Sendable, Equatable, Codable {
+    /// Movies with fewer training ratings are never listed.
+    public var minSupport: Int
+    /// β of the shrinkage n_i / (n_i + β) applied to each movie's interaction
+    /// term p_u·q_i, which pulls a thinly supported movie's score toward its
+    /// baseline μ + b_u + b_i; 0 leaves the scores alone.
+    public var shrinkage: Double
+
+    public init(minSupport: Int = 0, shrinkage: Double = 0) {
+        self.minSupport = minSupport
+        self.shrinkage = shrinkage
+    }
+
+    /// Leaves every score as the model makes it.
+    public static let none = SupportPolicy()
+
+    public var isNone: Bool { minSupport <= 0 && shrinkage <= 0 }
+
+    public func validate() throws {
+        guard minSupport >= 0 else { throw ConfigurationError("the minimum support must be 0 or more, got \(minSupport)") }
+        guard shrinkage >= 0, shrinkage.isFinite else { throw ConfigurationError("the shrinkage must be 0 or more, got \(shrinkage)") }
+    }
+
+    /// The movie biases and factors top-N scores with, given each movie's
+    /// training ratings: an unsupported movie's bias is −∞ (the top-N kernels
+    /// never list a −∞ score), and q_i is scaled by n_i / (n_i + β).
+    public func apply(movieSupport: [Int32], movieBias: UnsafeBufferPointer<Float>, movieFactors: UnsafeBufferPointer<Float>,
+                      rank: Int) -> (movieBias: [Float], movieFactors: [Float]) {
+        var bias = Array(movieBias), factors = Array(movieFactors)
+        for m in 0..<min(movieSupport.count, bias.count) {
+            let n = Double(movieSupport[m])
+            if Int(movieSupport[m]) < minSupport { bias[m] = -.infinity }
+            if shrinkage > 0 {
+                let weight = Float(n / (n + shrinkage))
+                for f in 0..<rank { factors[m * rank + f] *= weight }
+            }
+        }
+        return (bias, factors)
+    }
+}
+
+extension FactorModel {
+    /// The model as support-aware lists score it (see `SupportPolicy`): for
+    /// ranking only — an unsupported movie's "prediction" is −∞.
+    public func ranking(with policy: SupportPolicy, movieSupport: [Int32]) -> FactorModel {
+        guard !policy.isNone else { return self }
+        var model = self
+        (model.movieBias, model.movieFactors) = movieBias.withUnsafeBufferPointer { b in
+            movieFactors.withUnsafeBufferPointer { q in policy.apply(movieSupport: movieSupport, movieBias: b, movieFactors: q, rank: rank) }
+        }
+        return model
+    }
+}
+
+extension RatingMatrix {
+    /// Training ratings per movie.
+    public var movieSupport: [Int32] { (0..<movieCount).map { Int32(movieStart[$0 + 1] - movieStart[$0]) } }
+}

@@ -79,12 +79,14 @@ public enum ModelRegistry {
         public var path: String
         public var splitID: Int?
         public var dataVersion: String
+        /// NDCG@10 of its top-10 lists on the validation part, when train recorded it.
+        public var validationNDCG: Double?
     }
 
     /// Saved models, newest first; `latestPerKind` keeps the newest of each model kind.
     public static func savedModels(_ connection: Connection, latestPerKind: Bool = false) throws -> [SavedModel] {
         let rows = try connection.execute("""
-            SELECT run_id, model, path, split_id, data_version FROM model_runs
+            SELECT run_id, model, path, split_id, data_version, (metrics->'validation_ranking'->>'ndcg')::float8 FROM model_runs
             WHERE path IS NOT NULL ORDER BY run_id DESC
             """).rows
         var seen = Set<String>()
@@ -92,7 +94,8 @@ public enum ModelRegistry {
         for r in rows {
             guard let id = Int(r[0] ?? ""), let model = r[1], let path = r[2] else { continue }
             if latestPerKind { guard seen.insert(model).inserted else { continue } }
-            out.append(SavedModel(runID: id, model: model, path: path, splitID: r[3].flatMap { Int($0) }, dataVersion: r[4] ?? ""))
+            out.append(SavedModel(runID: id, model: model, path: path, splitID: r[3].flatMap { Int($0) }, dataVersion: r[4] ?? "",
+                                  validationNDCG: r[5].flatMap { Double($0) }))
         }
         return out
     }
@@ -190,6 +193,18 @@ public enum ModelRegistry {
     }
 
     /// The data version of the complete load, or nil when there is none.
+    /// Training ratings per movie id in split `split` (feature_movie_bias.ratings);
+    /// nil when that split's rows are gone (only the newest split keeps them).
+    public static func movieSupport(split: Int, _ connection: Connection) throws -> [Int64: Int32]? {
+        let rows = try connection.execute("""
+            SELECT m.movie_id, b.ratings FROM feature_movie_bias b JOIN dim_movie m USING (movie_key) WHERE b.split_id = $1
+            """, [String(split)]).rows
+        guard !rows.isEmpty else { return nil }
+        var support: [Int64: Int32] = [:]
+        for r in rows { if let id = r[0].flatMap({ Int64($0) }), let n = r[1].flatMap({ Int32($0) }) { support[id] = n } }
+        return support
+    }
+
     public static func dataVersion(_ connection: Connection) throws -> String? {
         try connection.execute("SELECT data_version FROM etl_run WHERE finished_at IS NOT NULL").scalar()
     }

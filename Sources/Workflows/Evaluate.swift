@@ -51,6 +51,8 @@ public struct EvaluationRequest: Sendable {
     public var detailed = false
     public var k = 10
     public var relevant = 4.0
+    /// How the rating models' (and the bias baseline's) lists treat thinly supported movies.
+    public var support = SupportPolicy.none
     public var threads = ProcessInfo.processInfo.activeProcessorCount
 
     public init() {}
@@ -86,6 +88,7 @@ public enum Evaluator {
         guard data.split.test.count > 0 else {
             throw WorkflowError(.badRequest, "the test part of split \(data.splitID) holds no ratings; run `recsys features` to make a split with a test part")
         }
+        let movieSupport = data.train.movieSupport
         /// `predictsRatings` false: a ranking model, whose scores are not ratings (no rating metrics, no deciles).
         func add(_ name: String, _ predictor: some RatingPredictor, path: String?, run: Int?, rankable: FactorModel?,
                  predictsRatings: Bool = true) throws {
@@ -93,7 +96,8 @@ public enum Evaluator {
             var row = EvaluationRow(name: name, metrics: m, path: path, ranking: nil)
             if ranked, let rankable {
                 logger.info("\(name): top-\(k) lists for the test customers…")
-                row.ranking = Ranking.evaluate(rankable, on: data.split.test, trainedOn: data.train, k: k, threshold: relevant, threads: threads)
+                let lists = predictsRatings ? rankable.ranking(with: request.support, movieSupport: movieSupport) : rankable
+                row.ranking = Ranking.evaluate(lists, on: data.split.test, trainedOn: data.train, k: k, threshold: relevant, threads: threads)
                 try Interruption.check()
             }
             rows.append(row)

@@ -60,8 +60,11 @@ public enum Recommender {
     /// - Parameters:
     ///   - currentDataVersion: the warehouse's complete load; a model of another version folds in.
     ///   - titles: title and year of movie ids (the warehouse, or a test's table).
+    ///   - support: how a rating model's lists treat thinly supported movies; `movieSupport`
+    ///     holds each model movie's training ratings (nil: the policy cannot apply).
     public static func list(customer id: Int64, ratings: [(movieID: Int64, rating: Double)], file: ModelFile,
                             currentDataVersion: String?, top: Int, includeRated: Bool,
+                            support: SupportPolicy = .none, movieSupport: [Int32]? = nil,
                             titles: ([Int64]) throws -> [Int64: (title: String, year: Int?)]) throws -> RecommendationList {
         let rated = ratings.compactMap { r in file.movieIndex(of: r.movieID).map { (movie: Int32($0), rating: Float(r.rating)) } }
         var basis = RecommendationBasis.baseline
@@ -78,15 +81,26 @@ public enum Recommender {
             (factors, bias) = try foldIn(rated, file: file)
         }
         let exclude = includeRated ? [] : rated.map(\.movie).sorted()
+        let predictsRatings = ModelKind(rawValue: file.kind)?.predictsRatings ?? true
+        let adjusted = predictsRatings && !support.isNone
+            ? movieSupport.map { support.apply(movieSupport: $0, movieBias: file.movieBias, movieFactors: file.movieFactors, rank: file.rank) }
+            : nil
         let items = factors.withUnsafeBufferPointer { p in
             exclude.withUnsafeBufferPointer { ex in
-                TopN.single(customerFactor: p, customerBias: bias, globalMean: file.globalMean, movieBias: file.movieBias,
-                            movieFactors: file.movieFactors, rank: file.rank, exclude: ex, count: top)
+                guard let adjusted else {
+                    return TopN.single(customerFactor: p, customerBias: bias, globalMean: file.globalMean, movieBias: file.movieBias,
+                                       movieFactors: file.movieFactors, rank: file.rank, exclude: ex, count: top)
+                }
+                return adjusted.movieBias.withUnsafeBufferPointer { b in
+                    adjusted.movieFactors.withUnsafeBufferPointer { q in
+                        TopN.single(customerFactor: p, customerBias: bias, globalMean: file.globalMean, movieBias: b,
+                                    movieFactors: q, rank: file.rank, exclude: ex, count: top)
+                    }
+                }
             }
         }
         let ids = items.map { file.movieIDs[Int($0.movie)] }
         let known = try titles(ids)
-        let predictsRatings = ModelKind(rawValue: file.kind)?.predictsRatings ?? true
         let list = zip(items, ids).map { item, movieID in
             Recommendation(movieId: movieID, title: known[movieID]?.title ?? "", year: known[movieID]?.year,
                            predictedRating: predictsRatings ? file.scale.clip(Double(item.score)) : nil, score: Double(item.score))
@@ -98,18 +112,28 @@ public enum Recommender {
     /// The list for customer `id` as the warehouse knows them now.
     /// - Throws: `WorkflowError.notFound` for a customer the warehouse does not have.
     public static func list(customer id: Int64, file: ModelFile, connection: Connection, top: Int,
-                            includeRated: Bool) throws -> RecommendationList {
+                            includeRated: Bool, support: SupportPolicy = .none) throws -> RecommendationList {
         guard let person = try ModelRegistry.customer(id: id, connection) else {
             throw WorkflowError(.notFound, "customer \(id) is not in the warehouse (dim_customer has no customer_id \(id))")
         }
         return try list(customer: id, ratings: person.ratings, file: file, currentDataVersion: try ModelRegistry.dataVersion(connection),
-                        top: top, includeRated: includeRated) { try ModelRegistry.titles($0, connection) }
+                        top: top, includeRated: includeRated, support: support,
+                        movieSupport: support.isNone ? nil : try movieSupport(of: file, connection)) { try ModelRegistry.titles($0, connection) }
+    }
+
+    /// Each of the model's movies' training ratings, from its split's feature rows.
+    /// - Throws: `WorkflowError.badRequest` when that split's rows are gone.
+    static func movieSupport(of file: ModelFile, _ connection: Connection) throws -> [Int32] {
+        guard let byID = try ModelRegistry.movieSupport(split: file.splitID, connection) else {
+            throw WorkflowError(.badRequest, "the training ratings per movie of split \(file.splitID) (the model's) are gone — only the newest split keeps them; retrain on the current features to use --min-support or --shrinkage")
+        }
+        return file.movieIDs.map { byID[$0] ?? 0 }
     }
 
     /// Every customer's top-N into the recommendations table, for a model
     /// trained on the warehouse's current data.
     public static func all(file: ModelFile, connection: Connection, home: RecsysHome, top: Int, includeRated: Bool,
-                           threads: Int, logger: Logger) throws -> BatchRecommendations {
+                           support: SupportPolicy = .none, threads: Int, logger: Logger) throws -> BatchRecommendations {
         guard let runID = try SavedModels.registeredRun(of: file, connection) else {
             throw WorkflowError(.badRequest, "\(file.url.path) is not registered in model_runs: batch results are stored per model run; train it with `recsys train`")
         }
@@ -121,11 +145,20 @@ public enum Recommender {
         let started = Date()
         let seenStart = includeRated ? [Int](repeating: 0, count: matrix.customerCount + 1) : matrix.customerStart
         let seenMovie = includeRated ? [] : matrix.customerMovie
+        let predictsRatings = ModelKind(rawValue: file.kind)?.predictsRatings ?? true
+        let adjusted = predictsRatings && !support.isNone
+            ? support.apply(movieSupport: try movieSupport(of: file, connection), movieBias: file.movieBias,
+                            movieFactors: file.movieFactors, rank: file.rank)
+            : (movieBias: Array(file.movieBias), movieFactors: [Float]())
         let result = seenStart.withUnsafeBufferPointer { start in
             seenMovie.withUnsafeBufferPointer { movies in
-                TopN.all(customerFactors: file.customerFactors, customerBias: file.customerBias, globalMean: file.globalMean,
-                         movieBias: file.movieBias, movieFactors: file.movieFactors, rank: file.rank,
-                         seenStart: start, seenMovie: movies, count: top, threads: threads)
+                adjusted.movieBias.withUnsafeBufferPointer { bias in
+                    adjusted.movieFactors.withUnsafeBufferPointer { factors in
+                        TopN.all(customerFactors: file.customerFactors, customerBias: file.customerBias, globalMean: file.globalMean,
+                                 movieBias: bias, movieFactors: factors.isEmpty ? file.movieFactors : factors, rank: file.rank,
+                                 seenStart: start, seenMovie: movies, count: top, threads: threads)
+                    }
+                }
             }
         }
         try Interruption.check()
@@ -133,7 +166,6 @@ public enum Recommender {
         logger.info("top-\(top) of \(ProgressReporter.count(matrix.customerCount)) customers in \(String(format: "%.1f", topSeconds)) s; writing them")
         let copyStarted = Date()
         // A ranking model's score is stored as it is: it is not a rating to clip.
-        let predictsRatings = ModelKind(rawValue: file.kind)?.predictsRatings ?? true
         let rows = try ModelRegistry.replaceRecommendations(connection, run: runID) { emit in
             for c in 0..<matrix.customerCount {
                 // A stop request rolls the whole replacement back.
@@ -194,6 +226,26 @@ public enum SavedModels {
             throw WorkflowError(.notFound, "no saved model yet: run `recsys train` first (or give --model PATH)")
         }
         return try ModelFile(contentsOf: URL(fileURLWithPath: newest.path))
+    }
+
+    /// The model recommend serves without --model: of the intact saved models
+    /// trained on the newest model's data version and split (their validation
+    /// lists are comparable), the one whose validation top-10 lists rank best
+    /// by NDCG@10 — the newest on a tie, or when none recorded a ranking.
+    /// Returns the file and why it was chosen.
+    public static func bestRanking(_ connection: Connection) throws -> (file: ModelFile, reason: String) {
+        let saved = try intact(connection)
+        guard let newest = saved.first else {
+            throw WorkflowError(.notFound, "no saved model yet: run `recsys train` first (or give --model PATH)")
+        }
+        let comparable = saved.filter { $0.dataVersion == newest.dataVersion && $0.splitID == newest.splitID }
+        // `max` keeps the first of equals; the list is newest first, so reversed it would keep the oldest.
+        let best = comparable.filter { $0.validationNDCG != nil }
+            .reduce(nil as ModelRegistry.SavedModel?) { best, m in best.map { m.validationNDCG! > $0.validationNDCG! ? m : $0 } ?? m }
+        let chosen = best ?? newest
+        let reason = best.map { String(format: "the best validation NDCG@10 (%.4f) of %d saved models on split %d", $0.validationNDCG!, comparable.count, $0.splitID ?? 0) }
+            ?? "the newest saved model (none recorded a validation ranking)"
+        return (try ModelFile(contentsOf: URL(fileURLWithPath: chosen.path)), reason)
     }
 
     /// The run that wrote `file`: the id the file records, else the newest registered run of its path.

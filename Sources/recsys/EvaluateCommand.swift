@@ -36,6 +36,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Ranking: length of each customer's list.") var k: Int = 10
     @Option(help: "Ranking: a test rating at least this counts as relevant.") var relevant: Double = 4
     @Option(help: "Worker threads for the ranking lists. Default: all cores.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var support: SupportOptions
     @OptionGroup var db: WarehouseOptions
 
     func validate() throws {
@@ -54,6 +55,7 @@ struct EvaluateCommand: ParsableCommand {
         request.k = k
         request.relevant = relevant
         request.threads = threads
+        request.support = support.policy
         let logger = Logger(label: "recsys.evaluate")
         let outcome = try Evaluator.run(request, database: db.open(), logger: logger)
         if let out, let document = outcome.document {

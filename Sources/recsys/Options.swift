@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Models
 import Runtime
 import Warehouse
 
@@ -33,4 +34,19 @@ struct WarehouseOptions: ParsableArguments {
     @Flag(help: "Print one JSON document on stdout (the command's document; see its discussion).") var json = false
 
     func open() -> Database { connection.open() }
+}
+
+/// --min-support and --shrinkage, for the commands that list movies.
+struct SupportOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Rating models never list a movie with fewer training ratings than this.", valueName: "n"))
+    var minSupport: Int = SupportPolicy.none.minSupport
+    @Option(help: ArgumentHelp("Rating models' interaction term p·q is shrunk by n/(n + β) toward the baseline (n: the movie's training ratings).",
+                               valueName: "β"))
+    var shrinkage: Double = SupportPolicy.none.shrinkage
+
+    var policy: SupportPolicy { SupportPolicy(minSupport: minSupport, shrinkage: shrinkage) }
+
+    func validate() throws {
+        do { try policy.validate() } catch { throw ValidationError(String(describing: error)) }
+    }
 }

@@ -28,6 +28,7 @@ struct RecommendCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Model file (default: the newest saved model).", valueName: "path")) var model: String?
     @Flag(help: "Also recommend movies the customer has already rated.") var includeRated = false
     @Option(help: "Worker threads for --all. Default: all cores.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var support: SupportOptions
     @OptionGroup var db: WarehouseOptions
 
     func validate() throws {
@@ -40,14 +41,15 @@ struct RecommendCommand: ParsableCommand {
         let database = db.open()
         let connection = try database.connect()
         try Database.migrate(connection)
-        let file = try SavedModels.choose(model, connection)
+        let (file, chosen) = try model.map { (try SavedModels.choose($0, connection), "--model") } ?? SavedModels.bestRanking(connection)
         if all {
-            let report = try Recommender.all(file: file, connection: connection, home: database.home, top: top, includeRated: includeRated,
+            let report = try Recommender.all(file: file, connection: connection, home: database.home, top: top, includeRated: includeRated, support: support.policy,
                                              threads: threads, logger: Logger(label: "recsys.recommend"))
             if db.json { return try printJSON(report) }
             return try say("wrote \(ProgressReporter.count(report.rows)) rows to recommendations (run \(report.runId)): top-\(top) in \(String(format: "%.1f", report.topNSeconds)) s, COPY in \(String(format: "%.1f", report.copySeconds)) s")
         }
-        let list = try Recommender.list(customer: customer!, file: file, connection: connection, top: top, includeRated: includeRated)
+        let list = try Recommender.list(customer: customer!, file: file, connection: connection, top: top, includeRated: includeRated,
+                                        support: support.policy)
         if db.json { return try printJSON(list) }
         let why: String
         switch list.basis {
@@ -55,7 +57,7 @@ struct RecommendCommand: ParsableCommand {
         case .foldedIn: why = "folded in from the customer's \(list.ratingsKnown) current ratings (newer than the model)"
         case .baseline: why = "baseline list (μ + movie bias): the model has no training ratings of this customer"
         }
-        try say("top \(list.recommendations.count) for customer \(list.customerId) — \(file.kind) model \(file.url.lastPathComponent), \(why)")
+        try say("top \(list.recommendations.count) for customer \(list.customerId) — \(file.kind) model \(file.url.lastPathComponent) (\(chosen)), \(why)")
         var table = [["#", "movie", "title", "year", ModelKind(rawValue: file.kind)?.predictsRatings == false ? "score" : "predicted"]]
         for (i, r) in list.recommendations.enumerated() {
             table.append([String(i + 1), String(r.movieId), r.title, r.year.map(String.init) ?? "", r.predictedRating.map { String(format: "%.2f", $0) } ?? String(format: "%.4f", r.score)])

@@ -85,4 +85,26 @@ final class RecommendPolicyTests: XCTestCase {
         XCTAssertTrue(text.hasPrefix("{\n  \"basis\" : \"model\",\n  \"customer_id\" : 100,"), text)
         XCTAssertTrue(text.hasSuffix("}\n"))
     }
+
+    /// Customer 100 scores movie 10 at 5 (bias 0 + 2·1), 20 at 3.5, 30 at 1.
+    /// Movie 10 has 2 training ratings, 20 has 40, 30 has 9.
+    func testMinimumSupportDropsThinMoviesAndShrinkagePullsTowardTheBaseline() throws {
+        func list(_ support: SupportPolicy) throws -> [Int64] {
+            try Recommender.list(customer: 100, ratings: [], file: file, currentDataVersion: "v1", top: 3, includeRated: false,
+                                 support: support, movieSupport: [2, 40, 9]) { ids in self.titles.filter { ids.contains($0.key) } }
+                .recommendations.map(\.movieId)
+        }
+        XCTAssertEqual(try list(.none), [10, 20, 30])
+        XCTAssertEqual(try list(SupportPolicy(minSupport: 5)), [20, 30], "movie 10 has 2 training ratings")
+        XCTAssertEqual(try list(SupportPolicy(minSupport: 41)), [], "nothing is supported")
+        // β = 18: movie 10's interaction 2 × 2/20 = 0.2 → 3.2, below movie 20's 3.5 (its interaction is 0).
+        let shrunk = try Recommender.list(customer: 100, ratings: [], file: file, currentDataVersion: "v1", top: 3, includeRated: false,
+                                          support: SupportPolicy(shrinkage: 18), movieSupport: [2, 40, 9]) { _ in [:] }
+        XCTAssertEqual(shrunk.recommendations.map(\.movieId), [20, 10, 30])
+        for (got, expected) in zip(shrunk.recommendations.compactMap(\.predictedRating), [3.5, 3.2, 3 - 2 * 9.0 / 27]) {
+            XCTAssertEqual(got, expected, accuracy: 1e-6, "30: 3 − 2 × 9/27")
+        }
+        XCTAssertThrowsError(try SupportPolicy(minSupport: -1).validate())
+        XCTAssertThrowsError(try SupportPolicy(shrinkage: .nan).validate())
+    }
 }
