@@ -31,12 +31,14 @@ fi
 $recsys db start >/dev/null
 $recsys load --data "$data" --fresh >/dev/null
 $recsys features --split "file:$data/test_pairs.csv" --validation-fraction 0 >/dev/null
-for model in "als --rank 50" "svd --rank 50" "ials --rank 64"; do
+for model in "als --rank 50" "svd --rank 50" "ials --rank 64" "ease"; do
   # shellcheck disable=SC2086
   $recsys train --model $model >/dev/null
 done
 echo "== recsys (evaluate --ranking, k 10, relevant >= 4)"
 $recsys evaluate --ranking
+echo "== recsys, rating models without the support policy"
+$recsys evaluate --ranking --min-support 0 --shrinkage 0
 echo
 echo "== peers on the same rows"
 "$venv/bin/python" experiments/ranking_peers.py "$data"

@@ -25,6 +25,7 @@ public enum ModelConfiguration: Sendable, Equatable {
     case svd(SVDConfiguration)
     case sgd(SGDConfiguration)
     case ials(ImplicitALSConfiguration)
+    case ease(EASEConfiguration)
 
     public var kind: ModelKind {
         switch self {
@@ -32,6 +33,7 @@ public enum ModelConfiguration: Sendable, Equatable {
         case .svd: return .svd
         case .sgd: return .sgd
         case .ials: return .ials
+        case .ease: return .ease
         }
     }
 
@@ -42,6 +44,7 @@ public enum ModelConfiguration: Sendable, Equatable {
         case .svd(let c): return c
         case .sgd(let c): return c
         case .ials(let c): return c
+        case .ease(let c): return c
         }
     }
 
@@ -51,6 +54,7 @@ public enum ModelConfiguration: Sendable, Equatable {
         case let c as SVDConfiguration: self = .svd(c)
         case let c as SGDConfiguration: self = .sgd(c)
         case let c as ImplicitALSConfiguration: self = .ials(c)
+        case let c as EASEConfiguration: self = .ease(c)
         default: preconditionFailure("\(type(of: trainer)) is not a recsys trainer's configuration")
         }
     }
@@ -86,6 +90,7 @@ public enum ModelConfiguration: Sendable, Equatable {
         case .svd: return nil
         case .sgd(let c): return c.regularization
         case .ials(let c): return c.regularization
+        case .ease: return nil
         }
     }
 
@@ -106,6 +111,7 @@ public enum ModelConfiguration: Sendable, Equatable {
         case (.ials(let c), "reg"): return c.regularization
         case (.ials(let c), "alpha"): return c.alpha
         case (.ials(let c), "iterations"): return Double(c.iterations)
+        case (.ease(let c), "lambda"): return c.lambda
         default: return nil
         }
     }
@@ -157,6 +163,9 @@ public enum ModelConfiguration: Sendable, Equatable {
             default: c.iterations = try count()
             }
             self = .ials(c)
+        case .ease(var c):
+            c.lambda = value
+            self = .ease(c)
         }
         try validate()
     }
@@ -188,6 +197,8 @@ public enum ModelConfiguration: Sendable, Equatable {
         case .ials(let c):
             // Ranking only: no rating RMSE per step; every grid point is its own run.
             return try ImplicitALSTrainer(c).fit(train, scale: p.scale, dataVersion: p.dataVersion, splitID: p.splitID)
+        case .ease(let c):
+            return try EASETrainer(c).fit(train, scale: p.scale, dataVersion: p.dataVersion, splitID: p.splitID)
         }
     }
 }

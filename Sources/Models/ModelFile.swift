@@ -14,10 +14,10 @@ import Glibc
 /// map: opening a Netflix-scale model (~100 MB) costs one checksum pass and no
 /// copy, and the factor matrices are handed to BLAS straight from the map.
 ///
-/// Layout, version 2 (all integers little-endian; offsets in bytes):
+/// Layout, version 3 (all integers little-endian; offsets in bytes):
 ///
 ///     0    magic "RSMODEL\0"
-///     8    u32 format version (2)          12   u32 header bytes (272)
+///     8    u32 format version (3)          12   u32 header bytes (320)
 ///     16   u64 checksum of bytes 24 ..< file length
 ///     24   u64 file length                 32   u64 flags (bit 0: customer ids ascend,
 ///                                                         bit 1: movie ids ascend)
@@ -25,12 +25,13 @@ import Glibc
 ///     64   i64 split id                    72   f64 global mean
 ///     80   f64 scale minimum               88   f64 scale maximum  96   f64 scale step
 ///     104  i64 model_runs run id (−1: none)
-///     112  section table: 10 × (u64 offset, u64 byte length), in `Section` order
-///     272  zero padding, then each section at a multiple of 64, zero-padded,
+///     112  section table: 13 × (u64 offset, u64 byte length), in `Section` order
+///     320  zero padding, then each section at a multiple of 64, zero-padded,
 ///          the file itself ending on a multiple of 64
 ///
-/// Version 1 is the same without the run id (section table at 104, header
-/// 264 bytes); it is still read. The run id ties the file to its registry
+/// Version 2 is the same with 10 sections (header 272 bytes), without the
+/// item-based model's history and weights; version 1 also lacks the run id
+/// (section table at 104, header 264 bytes). Both are still read. The run id ties the file to its registry
 /// row: two runs writing one path leave the file of one of them, and the file
 /// says which.
 ///
@@ -43,9 +44,9 @@ import Glibc
 /// independent lanes: it runs near memory bandwidth, where a byte-wise hash
 /// would take most of `recsys recommend`'s time budget.
 public final class ModelFile: @unchecked Sendable {
-    public static let formatVersion = 2
+    public static let formatVersion = 3
     /// The versions this reader understands.
-    public static let readableVersions = 1...2
+    public static let readableVersions = 1...3
 
     public let url: URL
     // Immutable after init, and the map is read-only: safe to share across threads.
@@ -76,6 +77,11 @@ public final class ModelFile: @unchecked Sendable {
     /// movies × rank, row-major.
     public let movieFactors: UnsafeBufferPointer<Float>
     public let customerTrainCount: UnsafeBufferPointer<Int32>
+    /// An item-based model's training history (CSR by customer) and movies × movies weights; empty otherwise.
+    public let historyStart: UnsafeBufferPointer<Int64>
+    public let history: UnsafeBufferPointer<Int32>
+    public let itemWeights: UnsafeBufferPointer<Float>
+    public var isItemBased: Bool { !itemWeights.isEmpty }
 
     /// Maps the file read-only and checks its magic, version, length, section
     /// table and — when `verify` — its checksum. With `verify: false` the
@@ -140,6 +146,9 @@ public final class ModelFile: @unchecked Sendable {
         customerFactors = view(.customerFactors, as: Float.self)
         movieFactors = view(.movieFactors, as: Float.self)
         customerTrainCount = view(.customerTrainCount, as: Int32.self)
+        historyStart = view(.historyStart, as: Int64.self)
+        history = view(.history, as: Int32.self)
+        itemWeights = view(.itemWeights, as: Float.self)
     }
 
     /// The dense index of source customer id `id`, or nil when the model has no such customer.
@@ -177,6 +186,7 @@ public final class ModelFile: @unchecked Sendable {
                     customerIDs: Array(customerIDs), movieIDs: Array(movieIDs), globalMean: globalMean,
                     customerBias: Array(customerBias), movieBias: Array(movieBias), rank: rank,
                     customerFactors: Array(customerFactors), movieFactors: Array(movieFactors),
-                    customerTrainCount: Array(customerTrainCount))
+                    customerTrainCount: Array(customerTrainCount), itemWeights: Array(itemWeights),
+                    historyStart: historyStart.map { Int($0) }, history: Array(history))
     }
 }

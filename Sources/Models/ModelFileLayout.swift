@@ -28,11 +28,15 @@ extension ModelFile {
         static let scaleStepOffset = 96
         static let runIDOffset = 104
         static let sectionTableOffset = 112
-        static let headerBytes = sectionTableOffset + 16 * Section.allCases.count
+        static let headerBytes = headerBytes(version: ModelFile.formatVersion)
 
         /// Where the section table starts in a file of `version`.
         static func sectionTableOffset(version: Int) -> Int { version == 1 ? 104 : sectionTableOffset }
-        static func headerBytes(version: Int) -> Int { sectionTableOffset(version: version) + 16 * Section.allCases.count }
+        static func headerBytes(version: Int) -> Int { sectionTableOffset(version: version) + 16 * sections(version: version).count }
+        /// The sections a file of `version` holds: version 3 added the item-based ones.
+        static func sections(version: Int) -> ArraySlice<Section> {
+            version >= 3 ? Section.allCases[...] : Section.allCases.prefix(10)
+        }
 
         static let customerIDsAscendFlag: UInt64 = 1
         static let movieIDsAscendFlag: UInt64 = 2
@@ -41,6 +45,9 @@ extension ModelFile {
         enum Section: Int, CaseIterable {
             case kind, parameters, dataVersion, customerIDs, movieIDs, customerBias, movieBias, customerTrainCount,
                  customerFactors, movieFactors
+            /// Version 3, empty unless the model is item-based (EASE): the training
+            /// history (CSR by customer) and the movies × movies weights.
+            case historyStart, history, itemWeights
         }
 
         static func aligned(_ offset: Int) -> Int { (offset + alignment - 1) / alignment * alignment }
@@ -120,7 +127,7 @@ extension ModelFile {
                     }
                 }
                 var previousEnd = headerBytes
-                for section in Section.allCases {
+                for section in Layout.sections(version: version) {
                     let entry = sectionTableOffset + 16 * section.rawValue
                     guard let offset = Int(exactly: u64(entry)), let length = Int(exactly: u64(entry + 8)),
                           offset % alignment == 0, offset >= previousEnd, length <= fileLength, offset <= fileLength - length
@@ -134,6 +141,9 @@ extension ModelFile {
                     case .movieBias: expected = try product(movieCount, 4)
                     case .customerFactors: expected = try product(customerCount, rank, 4)
                     case .movieFactors: expected = try product(movieCount, rank, 4)
+                    case .historyStart: expected = length == 0 ? 0 : try product(customerCount + 1, 8)
+                    case .history: expected = length % 4 == 0 ? nil : 0
+                    case .itemWeights: expected = length == 0 ? 0 : try product(movieCount, movieCount, 4)
                     }
                     if let expected, length != expected {
                         throw corrupt("the \(section) section has \(length) bytes, its counts make \(expected)")
@@ -146,6 +156,22 @@ extension ModelFile {
                         throw corrupt("the \(section) text is not UTF-8")
                     }
                     return value
+                }
+                // Item-based sections come together or not at all, the history's bounds inside it.
+                for _ in sections.count..<Section.allCases.count { sections.append(fileLength..<fileLength) }
+                let itemBased = !sections[Section.itemWeights.rawValue].isEmpty
+                guard itemBased == !sections[Section.historyStart.rawValue].isEmpty,
+                      itemBased || sections[Section.history.rawValue].isEmpty else {
+                    throw corrupt("the item weights and the training history must come together")
+                }
+                if itemBased {
+                    let starts = UnsafeRawBufferPointer(rebasing: bytes[sections[Section.historyStart.rawValue]]).bindMemory(to: Int64.self)
+                    let entries = Int64(sections[Section.history.rawValue].count / 4)
+                    guard starts.first == 0, starts.last == entries, zip(starts, starts.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+                        throw corrupt("the training history's bounds do not fit its \(entries) entries")
+                    }
+                    let history = UnsafeRawBufferPointer(rebasing: bytes[sections[Section.history.rawValue]]).bindMemory(to: Int32.self)
+                    guard history.allSatisfy({ $0 >= 0 && Int($0) < movieCount }) else { throw corrupt("the training history names a movie out of range") }
                 }
                 kind = try text(.kind)
                 parameters = try text(.parameters)
@@ -160,7 +186,7 @@ extension ModelFile {
                 // A NaN bias or factor would make every score it touches NaN: evaluate
                 // would stop, recommend would rank nothing. One pass, at memory speed.
                 for (section, name) in [(Section.customerBias, "customer bias"), (.movieBias, "movie bias"),
-                                        (.customerFactors, "customer factors"), (.movieFactors, "movie factors")] {
+                                        (.customerFactors, "customer factors"), (.movieFactors, "movie factors"), (.itemWeights, "item weights")] {
                     let range = sections[section.rawValue]
                     let floats = UnsafeRawBufferPointer(rebasing: bytes[range]).bindMemory(to: Float.self)
                     if let bad = Self.firstNonFinite(floats) {

@@ -29,6 +29,9 @@ extension ModelFile {
             case .customerTrainCount: return model.customerTrainCount.count * 4
             case .customerFactors: return model.customerFactors.count * 4
             case .movieFactors: return model.movieFactors.count * 4
+            case .historyStart: return model.historyStart.count * 8
+            case .history: return model.history.count * 4
+            case .itemWeights: return model.itemWeights.count * 4
             }
         }
         var ranges: [(Layout.Section, Range<Int>)] = []
@@ -76,6 +79,9 @@ extension ModelFile {
                     case .customerTrainCount: model.customerTrainCount.withUnsafeBytes(copy)
                     case .customerFactors: model.customerFactors.withUnsafeBytes(copy)
                     case .movieFactors: model.movieFactors.withUnsafeBytes(copy)
+                    case .historyStart: model.historyStart.map(Int64.init).withUnsafeBytes(copy)
+                    case .history: model.history.withUnsafeBytes(copy)
+                    case .itemWeights: model.itemWeights.withUnsafeBytes(copy)
                     }
                 }
                 // The padding is already zero: the file was freshly allocated.

@@ -3,7 +3,7 @@ import Features
 /// The trainers recsys offers. Each kind's configuration type holds its
 /// defaults and its valid ranges; this names the kind and its grid keys.
 public enum ModelKind: String, Sendable, Codable, CaseIterable {
-    case als, svd, sgd, ials
+    case als, svd, sgd, ials, ease
 
     /// The configuration with every default.
     public var defaults: ModelConfiguration {
@@ -12,6 +12,7 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
         case .svd: return .svd(SVDConfiguration())
         case .sgd: return .sgd(SGDConfiguration())
         case .ials: return .ials(ImplicitALSConfiguration())
+        case .ease: return .ease(EASEConfiguration())
         }
     }
 
@@ -22,6 +23,7 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
         case .svd: return ["oversampling", "power", "rank"]
         case .sgd: return ["epochs", "lr", "rank", "reg"]
         case .ials: return ["alpha", "iterations", "rank", "reg"]
+        case .ease: return ["lambda"]
         }
     }
 
@@ -31,11 +33,11 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
         case .als: return "iterations"
         case .svd: return nil
         case .sgd: return "epochs"
-        case .ials: return nil
+        case .ials, .ease: return nil
         }
     }
 
     /// Whether the model predicts ratings (its RMSE means something). A
     /// ranking model is trained on who rated what: its scores only order movies.
-    public var predictsRatings: Bool { self != .ials }
+    public var predictsRatings: Bool { self != .ials && self != .ease }
 }

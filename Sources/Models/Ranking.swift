@@ -81,7 +81,21 @@ public enum Ranking {
         for (r, c) in customers.enumerated() {
             for s in train.customerStart[c]..<train.customerStart[c + 1] { seen[seenStart[r] + s - train.customerStart[c]] = train.customerMovie[s] }
         }
-        let lists = factors.withUnsafeBufferPointer { p in
+        // An item-based model scores from the training history: the seen lists are that history.
+        let lists = model.isItemBased
+            ? bias.withUnsafeBufferPointer { bu in
+                model.movieBias.withUnsafeBufferPointer { bi in
+                    model.itemWeights.withUnsafeBufferPointer { w in
+                        seenStart.withUnsafeBufferPointer { ss in
+                            seen.withUnsafeBufferPointer { sm in
+                                TopN.itemBased(customerBias: bu, globalMean: model.globalMean, movieBias: bi, itemWeights: w,
+                                               historyStart: ss, history: sm, seenStart: ss, seenMovie: sm, count: k, threads: threads)
+                            }
+                        }
+                    }
+                }
+            }
+            : factors.withUnsafeBufferPointer { p in
             bias.withUnsafeBufferPointer { bu in
                 model.movieBias.withUnsafeBufferPointer { bi in
                     model.movieFactors.withUnsafeBufferPointer { q in

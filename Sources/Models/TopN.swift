@@ -40,9 +40,12 @@ public enum TopN {
     ///   - customerFactor: p_u, `rank` floats.
     ///   - movieFactors: movies × rank, row-major; `movieBias` has one entry per movie.
     ///   - exclude: dense movie indexes to skip, ascending (indexes past the last movie are ignored).
+    /// With `itemWeights` (an item-based model's movies × movies rows), the
+    /// rows of the movies in `history` are added to every score, in history order.
     public static func single(customerFactor: UnsafeBufferPointer<Float>, customerBias: Float, globalMean: Double,
                               movieBias: UnsafeBufferPointer<Float>, movieFactors: UnsafeBufferPointer<Float>, rank: Int,
-                              exclude: UnsafeBufferPointer<Int32>, count: Int) -> [Item] {
+                              exclude: UnsafeBufferPointer<Int32>, count: Int,
+                              itemWeights: UnsafeBufferPointer<Float>? = nil, history: [Int32] = []) -> [Item] {
         let movies = movieBias.count
         precondition(rank >= 0 && count >= 0, "rank and count must not be negative")
         precondition(customerFactor.count == rank && movieFactors.count == movies * rank, "factor shapes must be rank and movies × rank")
@@ -55,6 +58,7 @@ public enum TopN {
         } else {
             dots.initialize(repeating: 0, count: movies)
         }
+        if let itemWeights, !itemWeights.isEmpty { addRows(of: history, weights: itemWeights.baseAddress!, movies: movies, into: dots) }
         var heap = Heap(capacity: count)
         defer { heap.deallocate() }
         var cursor = 0
@@ -164,6 +168,57 @@ public enum TopN {
                             scratch.heaps[r].drain(movies: movieOut + (first + r) * count, scores: scoreOut + (first + r) * count, count: count)
                         }
                         reporter.advance(rows)
+                    }
+                }
+            }
+        }
+        return (movieOut, scoreOut)
+    }
+
+    /// dots[i] += Σ_{j ∈ rows} W[j, i], row after row (the order `FactorModel.score` sums in).
+    @inline(__always)
+    static func addRows(of rows: some Collection<Int32>, weights: UnsafePointer<Float>, movies: Int, into dots: UnsafeMutablePointer<Float>) {
+        for j in rows {
+            let row = weights + Int(j) * movies
+            for i in 0..<movies { dots[i] += row[i] }
+        }
+    }
+
+    /// Every customer's top-`count` from an item-based model (EASE):
+    /// score_ui = μ + b_u + b_i + Σ_{j ∈ history(u)} W[j, i], movies in
+    /// `seenStart`/`seenMovie` left out (as `all`). Customers run in parallel,
+    /// each alone, so the result does not depend on the thread count.
+    public static func itemBased(customerBias: UnsafeBufferPointer<Float>, globalMean: Double, movieBias: UnsafeBufferPointer<Float>,
+                                 itemWeights: UnsafeBufferPointer<Float>, historyStart: UnsafeBufferPointer<Int>,
+                                 history: UnsafeBufferPointer<Int32>, seenStart: UnsafeBufferPointer<Int>,
+                                 seenMovie: UnsafeBufferPointer<Int32>, count: Int, threads: Int) -> (movies: [Int32], scores: [Float]) {
+        let customers = customerBias.count, movies = movieBias.count
+        precondition(itemWeights.count == movies * movies && historyStart.count == customers + 1 && seenStart.count == customers + 1,
+                     "item weights must be movies × movies, with a history and a seen list per customer")
+        var movieOut = [Int32](repeating: -1, count: customers * count)
+        var scoreOut = [Float](repeating: -.infinity, count: customers * count)
+        guard count > 0, customers > 0, movies > 0 else { return (movieOut, scoreOut) }
+        final class Scratch {
+            let dots: UnsafeMutablePointer<Float>
+            var heap: Heap
+            init(movies: Int, count: Int) { dots = .allocate(capacity: movies); heap = Heap(capacity: count) }
+            deinit { dots.deallocate(); heap.deallocate() }
+        }
+        movieOut.withUnsafeMutableBufferPointer { movieOut in
+            scoreOut.withUnsafeMutableBufferPointer { scoreOut in
+                let movieOut = movieOut.baseAddress!, scoreOut = scoreOut.baseAddress!
+                Parallel.forEachChunk(count: customers, chunkSize: 16, threads: threads,
+                                      makeScratch: { _ in Scratch(movies: movies, count: count) }) { scratch, range in
+                    for u in range {
+                        scratch.dots.initialize(repeating: 0, count: movies)
+                        addRows(of: UnsafeBufferPointer(rebasing: history[historyStart[u]..<historyStart[u + 1]]),
+                                weights: itemWeights.baseAddress!, movies: movies, into: scratch.dots)
+                        scratch.heap.removeAll()
+                        var cursor = 0
+                        select(dots: scratch.dots, movieBias: movieBias.baseAddress!, offset: customerOffset(globalMean, customerBias[u]),
+                               columns: 0..<movies, exclude: UnsafeBufferPointer(rebasing: seenMovie[seenStart[u]..<seenStart[u + 1]]),
+                               cursor: &cursor, heap: &scratch.heap)
+                        scratch.heap.drain(movies: movieOut + u * count, scores: scoreOut + u * count, count: count)
                     }
                 }
             }

@@ -52,7 +52,7 @@ public struct EvaluationRequest: Sendable {
     public var k = 10
     public var relevant = 4.0
     /// How the rating models' (and the bias baseline's) lists treat thinly supported movies.
-    public var support = SupportPolicy.none
+    public var support = SupportPolicy.ratingDefault
     public var threads = ProcessInfo.processInfo.activeProcessorCount
 
     public init() {}

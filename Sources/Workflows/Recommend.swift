@@ -78,18 +78,21 @@ public enum Recommender {
             }
         } else if !rated.isEmpty {
             basis = .foldedIn
-            (factors, bias) = try foldIn(rated, file: file)
+            if !file.isItemBased { (factors, bias) = try foldIn(rated, file: file) }
         }
         let exclude = includeRated ? [] : rated.map(\.movie).sorted()
         let predictsRatings = ModelKind(rawValue: file.kind)?.predictsRatings ?? true
         let adjusted = predictsRatings && !support.isNone
             ? movieSupport.map { support.apply(movieSupport: $0, movieBias: file.movieBias, movieFactors: file.movieFactors, rank: file.rank) }
             : nil
+        // An item-based model (EASE) scores from the customer's current ratings, whatever the basis.
+        let history = file.isItemBased ? rated.map(\.movie).sorted() : []
         let items = factors.withUnsafeBufferPointer { p in
             exclude.withUnsafeBufferPointer { ex in
                 guard let adjusted else {
                     return TopN.single(customerFactor: p, customerBias: bias, globalMean: file.globalMean, movieBias: file.movieBias,
-                                       movieFactors: file.movieFactors, rank: file.rank, exclude: ex, count: top)
+                                       movieFactors: file.movieFactors, rank: file.rank, exclude: ex, count: top,
+                                       itemWeights: file.isItemBased ? file.itemWeights : nil, history: history)
                 }
                 return adjusted.movieBias.withUnsafeBufferPointer { b in
                     adjusted.movieFactors.withUnsafeBufferPointer { q in
@@ -111,20 +114,25 @@ public enum Recommender {
 
     /// The list for customer `id` as the warehouse knows them now.
     /// - Throws: `WorkflowError.notFound` for a customer the warehouse does not have.
+    /// `requireSupport`: refuse when the model's training ratings per movie are
+    /// gone (asked for explicitly); otherwise the lists go without the policy.
     public static func list(customer id: Int64, file: ModelFile, connection: Connection, top: Int,
-                            includeRated: Bool, support: SupportPolicy = .none) throws -> RecommendationList {
+                            includeRated: Bool, support: SupportPolicy = .ratingDefault, requireSupport: Bool = false) throws -> RecommendationList {
         guard let person = try ModelRegistry.customer(id: id, connection) else {
             throw WorkflowError(.notFound, "customer \(id) is not in the warehouse (dim_customer has no customer_id \(id))")
         }
         return try list(customer: id, ratings: person.ratings, file: file, currentDataVersion: try ModelRegistry.dataVersion(connection),
                         top: top, includeRated: includeRated, support: support,
-                        movieSupport: support.isNone ? nil : try movieSupport(of: file, connection)) { try ModelRegistry.titles($0, connection) }
+                        movieSupport: support.isNone ? nil : try movieSupport(of: file, connection, required: requireSupport)) {
+            try ModelRegistry.titles($0, connection)
+        }
     }
 
     /// Each of the model's movies' training ratings, from its split's feature rows.
     /// - Throws: `WorkflowError.badRequest` when that split's rows are gone.
-    static func movieSupport(of file: ModelFile, _ connection: Connection) throws -> [Int32] {
+    static func movieSupport(of file: ModelFile, _ connection: Connection, required: Bool) throws -> [Int32]? {
         guard let byID = try ModelRegistry.movieSupport(split: file.splitID, connection) else {
+            guard required else { return nil }
             throw WorkflowError(.badRequest, "the training ratings per movie of split \(file.splitID) (the model's) are gone — only the newest split keeps them; retrain on the current features to use --min-support or --shrinkage")
         }
         return file.movieIDs.map { byID[$0] ?? 0 }
@@ -133,7 +141,8 @@ public enum Recommender {
     /// Every customer's top-N into the recommendations table, for a model
     /// trained on the warehouse's current data.
     public static func all(file: ModelFile, connection: Connection, home: RecsysHome, top: Int, includeRated: Bool,
-                           support: SupportPolicy = .none, threads: Int, logger: Logger) throws -> BatchRecommendations {
+                           support: SupportPolicy = .ratingDefault, requireSupport: Bool = false, threads: Int,
+                           logger: Logger) throws -> BatchRecommendations {
         guard let runID = try SavedModels.registeredRun(of: file, connection) else {
             throw WorkflowError(.badRequest, "\(file.url.path) is not registered in model_runs: batch results are stored per model run; train it with `recsys train`")
         }
@@ -146,11 +155,24 @@ public enum Recommender {
         let seenStart = includeRated ? [Int](repeating: 0, count: matrix.customerCount + 1) : matrix.customerStart
         let seenMovie = includeRated ? [] : matrix.customerMovie
         let predictsRatings = ModelKind(rawValue: file.kind)?.predictsRatings ?? true
-        let adjusted = predictsRatings && !support.isNone
-            ? support.apply(movieSupport: try movieSupport(of: file, connection), movieBias: file.movieBias,
-                            movieFactors: file.movieFactors, rank: file.rank)
-            : (movieBias: Array(file.movieBias), movieFactors: [Float]())
-        let result = seenStart.withUnsafeBufferPointer { start in
+        // The warehouse's current ratings are the model's data version: the support is the matrix's when the split's rows are gone.
+        let movieCounts = predictsRatings && !support.isNone
+            ? (try movieSupport(of: file, connection, required: requireSupport) ?? matrix.movieSupport) : nil
+        let adjusted = movieCounts.map { support.apply(movieSupport: $0, movieBias: file.movieBias, movieFactors: file.movieFactors, rank: file.rank) }
+            ?? (movieBias: Array(file.movieBias), movieFactors: [Float]())
+        let result = file.isItemBased
+            ? seenStart.withUnsafeBufferPointer { start in
+                seenMovie.withUnsafeBufferPointer { movies in
+                    matrix.customerStart.withUnsafeBufferPointer { historyStart in
+                        matrix.customerMovie.withUnsafeBufferPointer { history in
+                            TopN.itemBased(customerBias: file.customerBias, globalMean: file.globalMean, movieBias: file.movieBias,
+                                           itemWeights: file.itemWeights, historyStart: historyStart, history: history,
+                                           seenStart: start, seenMovie: movies, count: top, threads: threads)
+                        }
+                    }
+                }
+            }
+            : seenStart.withUnsafeBufferPointer { start in
             seenMovie.withUnsafeBufferPointer { movies in
                 adjusted.movieBias.withUnsafeBufferPointer { bias in
                     adjusted.movieFactors.withUnsafeBufferPointer { factors in

@@ -38,13 +38,18 @@ struct WarehouseOptions: ParsableArguments {
 
 /// --min-support and --shrinkage, for the commands that list movies.
 struct SupportOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Rating models never list a movie with fewer training ratings than this.", valueName: "n"))
-    var minSupport: Int = SupportPolicy.none.minSupport
-    @Option(help: ArgumentHelp("Rating models' interaction term p·q is shrunk by n/(n + β) toward the baseline (n: the movie's training ratings).",
+    @Option(help: ArgumentHelp("Rating models never list a movie with fewer training ratings than this (default \(SupportPolicy.ratingDefault.minSupport); 0: any).",
+                               valueName: "n"))
+    var minSupport: Int?
+    @Option(help: ArgumentHelp("Rating models' interaction term p·q is shrunk by n/(n + β) toward the baseline, n the movie's training ratings (default \(SupportPolicy.ratingDefault.shrinkage); 0: none).",
                                valueName: "β"))
-    var shrinkage: Double = SupportPolicy.none.shrinkage
+    var shrinkage: Double?
 
-    var policy: SupportPolicy { SupportPolicy(minSupport: minSupport, shrinkage: shrinkage) }
+    var policy: SupportPolicy {
+        SupportPolicy(minSupport: minSupport ?? SupportPolicy.ratingDefault.minSupport, shrinkage: shrinkage ?? SupportPolicy.ratingDefault.shrinkage)
+    }
+    /// Asked for explicitly: a model whose training ratings per movie are gone is refused, not served without the policy.
+    var explicit: Bool { minSupport != nil || shrinkage != nil }
 
     func validate() throws {
         do { try policy.validate() } catch { throw ValidationError(String(describing: error)) }

@@ -43,13 +43,13 @@ struct RecommendCommand: ParsableCommand {
         try Database.migrate(connection)
         let (file, chosen) = try model.map { (try SavedModels.choose($0, connection), "--model") } ?? SavedModels.bestRanking(connection)
         if all {
-            let report = try Recommender.all(file: file, connection: connection, home: database.home, top: top, includeRated: includeRated, support: support.policy,
+            let report = try Recommender.all(file: file, connection: connection, home: database.home, top: top, includeRated: includeRated, support: support.policy, requireSupport: support.explicit,
                                              threads: threads, logger: Logger(label: "recsys.recommend"))
             if db.json { return try printJSON(report) }
             return try say("wrote \(ProgressReporter.count(report.rows)) rows to recommendations (run \(report.runId)): top-\(top) in \(String(format: "%.1f", report.topNSeconds)) s, COPY in \(String(format: "%.1f", report.copySeconds)) s")
         }
         let list = try Recommender.list(customer: customer!, file: file, connection: connection, top: top, includeRated: includeRated,
-                                        support: support.policy)
+                                        support: support.policy, requireSupport: support.explicit)
         if db.json { return try printJSON(list) }
         let why: String
         switch list.basis {

@@ -175,10 +175,10 @@ final class ModelFileTests: ScratchFolderTestCase {
         var bytes = try Data(contentsOf: url)
         bytes[ModelFile.Layout.versionOffset] = 99
         try bytes.write(to: url)
-        assertThrows(url, .unsupportedVersion(path: url.path, found: 99, supported: 2))
+        assertThrows(url, .unsupportedVersion(path: url.path, found: 99, supported: ModelFile.formatVersion))
         // Also when the file is too short to hold a version-1 header.
         try bytes.prefix(64).write(to: url)
-        assertThrows(url, .unsupportedVersion(path: url.path, found: 99, supported: 2))
+        assertThrows(url, .unsupportedVersion(path: url.path, found: 99, supported: ModelFile.formatVersion))
     }
 
     func testSectionOutsideTheFileIsCorruptEvenWithAValidChecksum() throws {
@@ -279,10 +279,12 @@ final class ModelFileTests: ScratchFolderTestCase {
         let model = sampleModel()
         let url = try written(model)
         var bytes = try Data(contentsOf: url)
-        let table = 16 * ModelFile.Layout.Section.allCases.count
+        // Version 1: 10 sections, the table at 104 (the item-based sections of version 3 are empty here).
+        let table = 16 * ModelFile.Layout.sections(version: 1).count
         let entries = bytes.subdata(in: ModelFile.Layout.sectionTableOffset..<(ModelFile.Layout.sectionTableOffset + table))
         bytes.replaceSubrange(104..<(104 + table), with: entries)
-        bytes.replaceSubrange((104 + table)..<ModelFile.Layout.headerBytes, with: [UInt8](repeating: 0, count: 8))
+        bytes.replaceSubrange((104 + table)..<ModelFile.Layout.headerBytes,
+                              with: [UInt8](repeating: 0, count: ModelFile.Layout.headerBytes - 104 - table))
         bytes.withUnsafeMutableBytes {
             $0.storeBytes(of: UInt32(1).littleEndian, toByteOffset: ModelFile.Layout.versionOffset, as: UInt32.self)
             $0.storeBytes(of: UInt32(104 + table).littleEndian, toByteOffset: ModelFile.Layout.headerBytesOffset, as: UInt32.self)

@@ -45,7 +45,7 @@ class ConformanceSubject {
 /// customer 1 and movie 1 all 1s), plus one customer and one movie that have
 /// no training rating at all (the last index of each).
 final class RecommenderConformanceTests: XCTestCase {
-    static let subjects: [ConformanceSubject] = [BiasSubject(), ALSSubject(), SGDSubject(), SVDSubject(), ImplicitALSSubject()]
+    static let subjects: [ConformanceSubject] = [BiasSubject(), ALSSubject(), SGDSubject(), SVDSubject(), ImplicitALSSubject(), EASESubject()]
 
     func testPredictionsAreFiniteAndClipToTheScale() throws { try forEachSubject { try checkPredictionsAreFiniteAndClipToTheScale() } }
     func testUnseenCustomersAndMoviesFallBackToTheBaselineAndAreCounted() throws { try forEachSubject { try checkUnseenCustomersAndMoviesFallBackToTheBaselineAndAreCounted() } }
@@ -322,7 +322,24 @@ final class RecommenderConformanceTests: XCTestCase {
         XCTAssertGreaterThan(ratedShownWhenAsked, 0, "asked for, rated movies appear in some list")
 
         // The batch kernel, every customer at once on 2 threads, with the seen lists.
-        let batch = form.customerFactors.withUnsafeBufferPointer { p in
+        let batch = form.isItemBased
+            ? form.customerBias.withUnsafeBufferPointer { bu in
+                form.movieBias.withUnsafeBufferPointer { bi in
+                    form.itemWeights.withUnsafeBufferPointer { w in
+                        form.historyStart.withUnsafeBufferPointer { hs in
+                            form.history.withUnsafeBufferPointer { h in
+                                train.customerStart.withUnsafeBufferPointer { start in
+                                    train.customerMovie.withUnsafeBufferPointer { seen in
+                                        TopN.itemBased(customerBias: bu, globalMean: form.globalMean, movieBias: bi, itemWeights: w,
+                                                       historyStart: hs, history: h, seenStart: start, seenMovie: seen, count: n, threads: 2)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            : form.customerFactors.withUnsafeBufferPointer { p in
             form.customerBias.withUnsafeBufferPointer { bu in
                 form.movieBias.withUnsafeBufferPointer { bi in
                     form.movieFactors.withUnsafeBufferPointer { q in
@@ -400,8 +417,12 @@ final class RecommenderConformanceTests: XCTestCase {
             model.movieBias.withUnsafeBufferPointer { bi in
                 model.movieFactors.withUnsafeBufferPointer { q in
                     exclude.withUnsafeBufferPointer { ex in
-                        TopN.single(customerFactor: p, customerBias: model.customerBias[c], globalMean: model.globalMean,
-                                    movieBias: bi, movieFactors: q, rank: k, exclude: ex, count: count)
+                        model.itemWeights.withUnsafeBufferPointer { w in
+                            TopN.single(customerFactor: p, customerBias: model.customerBias[c], globalMean: model.globalMean,
+                                        movieBias: bi, movieFactors: q, rank: k, exclude: ex, count: count,
+                                        itemWeights: model.isItemBased ? w : nil,
+                                        history: model.isItemBased ? Array(model.history[model.historyStart[c]..<model.historyStart[c + 1]]) : [])
+                        }
                     }
                 }
             }
@@ -414,7 +435,9 @@ final class RecommenderConformanceTests: XCTestCase {
         return exclude.withUnsafeBufferPointer { ex in
             TopN.single(customerFactor: UnsafeBufferPointer(rebasing: file.customerFactors[(c * k)..<((c + 1) * k)]),
                         customerBias: file.customerBias[c], globalMean: file.globalMean, movieBias: file.movieBias,
-                        movieFactors: file.movieFactors, rank: k, exclude: ex, count: count)
+                        movieFactors: file.movieFactors, rank: k, exclude: ex, count: count,
+                        itemWeights: file.isItemBased ? file.itemWeights : nil,
+                        history: file.isItemBased ? Array(file.history[Int(file.historyStart[c])..<Int(file.historyStart[c + 1])]) : [])
         }
     }
 
@@ -522,5 +545,19 @@ final class ImplicitALSSubject: ConformanceSubject {
         c.seed = seed
         c.threads = threads
         return try ModelConfiguration.ials(c).fit(train, biases: BiasModel(fitting: train))
+    }
+}
+
+/// EASE: an item-based ranking model, closed form — it draws nothing, so
+/// every seed gives the same bits.
+final class EASESubject: ConformanceSubject {
+    override var isSeeded: Bool { false }
+
+    override func fit(_ train: RatingMatrix, seed: UInt64, threads: Int) throws -> any RatingPredictor {
+        var c = EASEConfiguration()
+        c.lambda = 20
+        c.seed = seed
+        c.threads = threads
+        return try ModelConfiguration.ease(c).fit(train, biases: BiasModel(fitting: train))
     }
 }

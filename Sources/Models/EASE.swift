@@ -1,0 +1,106 @@
+import COpenBLAS
+import Features
+import Foundation
+import Runtime
+
+/// Parameters of EASE.
+public struct EASEConfiguration: TrainerConfiguration {
+    /// λ on the diagonal of the Gram matrix, > 0 (Steck's MovieLens and Netflix values are in the hundreds).
+    public var lambda = 500.0
+    /// Unused by the closed form (it draws nothing); kept so every trainer's configuration has one.
+    public var seed: UInt64 = 42
+    /// Worker threads for the Gram matrix; LAPACK runs its own.
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    public init() {}
+
+    // Only λ is stored: the closed form gives the same bits for any seed and thread count.
+    private enum CodingKeys: String, CodingKey { case lambda }
+
+    public func validate() throws {
+        guard lambda > 0, lambda.isFinite else { throw ConfigurationError("invalid EASE configuration: lambda must be > 0, got \(lambda)") }
+        guard threads >= 1 else { throw ConfigurationError("invalid EASE configuration: threads must be at least 1, got \(threads)") }
+    }
+}
+
+/// EASE (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW
+/// 2019): the item-item weights B that best reconstruct who-rated-what X from
+/// itself, ‖X − XB‖² + λ‖B‖² with diag(B) = 0, in closed form
+///
+///     P = (XᵀX + λI)⁻¹,   B_ij = −P_ij / P_jj  (i ≠ j),   B_jj = 0.
+///
+/// A customer's score for movie i is Σ_{j rated} B_ji. X is binary (rated or
+/// not). The Gram matrix XᵀX counts co-ratings, built per movie row in
+/// parallel; the inverse is one Cholesky factorisation and inversion in double
+/// precision (LAPACK dpotrf + dpotri); B is kept in single precision.
+///
+/// The result is a `FactorModel` of rank 0, μ = 0 and zero biases, whose
+/// `itemWeights` hold B and whose history holds the training ratings: it ranks,
+/// it predicts no ratings.
+public struct EASETrainer: Sendable {
+    public let configuration: EASEConfiguration
+
+    public init(_ configuration: EASEConfiguration) {
+        self.configuration = configuration
+    }
+
+    public func fit(_ matrix: RatingMatrix, scale: RatingScale, dataVersion: String = "", splitID: Int = 0) throws -> FactorModel {
+        try configuration.validate()
+        let n = matrix.movieCount
+        var gram = Self.gram(matrix, threads: configuration.threads)
+        try Interruption.check()
+        for i in 0..<n { gram[i * n + i] += configuration.lambda }
+        // The inverse of a symmetric positive definite matrix: upper triangle (column-major = our lower).
+        let upper = Int8(UInt8(ascii: "U"))
+        var info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, upper, Int32(n), &gram, Int32(n))
+        guard info == 0 else { throw ConfigurationError("EASE: XᵀX + λI is not positive definite (LAPACK dpotrf info \(info)); raise lambda") }
+        try Interruption.check()
+        info = LAPACKE_dpotri(LAPACK_COL_MAJOR, upper, Int32(n), &gram, Int32(n))
+        guard info == 0 else { throw ConfigurationError("EASE: the inverse failed (LAPACK dpotri info \(info))") }
+        // Column-major upper = row-major lower: P_ij for i ≥ j sits at gram[i * n + j].
+        @inline(__always) func p(_ i: Int, _ j: Int) -> Double { i >= j ? gram[i * n + j] : gram[j * n + i] }
+        var weights = [Float](repeating: 0, count: n * n)
+        weights.withUnsafeMutableBufferPointer { w in
+            let w = w
+            Parallel.forEachChunk(count: n, chunkSize: 64, threads: configuration.threads) { range in
+                for j in range {
+                    // Row j of W: the weights from rated movie j to every candidate i, B_ji = −P_ji / P_ii.
+                    for i in 0..<n where i != j { w[j * n + i] = Float(-p(j, i) / p(i, i)) }
+                }
+            }
+        }
+        return FactorModel(kind: ModelKind.ease.rawValue, parameters: configuration.json, dataVersion: dataVersion, splitID: splitID,
+                           scale: scale, customerIDs: matrix.customerIDs, movieIDs: matrix.movieIDs, globalMean: 0,
+                           customerBias: [Float](repeating: 0, count: matrix.customerCount),
+                           movieBias: [Float](repeating: 0, count: n), rank: 0, customerFactors: [], movieFactors: [],
+                           customerTrainCount: (0..<matrix.customerCount).map { Int32(matrix.customerStart[$0 + 1] - matrix.customerStart[$0]) },
+                           itemWeights: weights, historyStart: matrix.customerStart, history: matrix.customerMovie)
+    }
+
+    /// XᵀX for binary X, dense row-major n × n: entry (a, b) counts the
+    /// customers who rated both a and b (the diagonal: a's ratings). Rows are
+    /// filled independently — movie a's customers, then their movies — so any
+    /// thread count gives the same matrix.
+    static func gram(_ matrix: RatingMatrix, threads: Int) -> [Double] {
+        let n = matrix.movieCount
+        var gram = [Double](repeating: 0, count: n * n)
+        gram.withUnsafeMutableBufferPointer { g in
+            let g = g
+            matrix.movieStart.withUnsafeBufferPointer { movieStart in
+            matrix.movieCustomer.withUnsafeBufferPointer { movieCustomer in
+            matrix.customerStart.withUnsafeBufferPointer { customerStart in
+            matrix.customerMovie.withUnsafeBufferPointer { customerMovie in
+                Parallel.forEachChunk(count: n, chunkSize: 16, threads: threads) { range in
+                    for a in range {
+                        let row = g.baseAddress! + a * n
+                        for s in movieStart[a]..<movieStart[a + 1] {
+                            let c = Int(movieCustomer[s])
+                            for t in customerStart[c]..<customerStart[c + 1] { row[Int(customerMovie[t])] += 1 }
+                        }
+                    }
+                }
+            }}}}
+        }
+        return gram
+    }
+}

@@ -1,0 +1,88 @@
+import Features
+import Runtime
+import XCTest
+@testable import Models
+
+final class EASETests: XCTestCase {
+    /// A small matrix whose closed form is worked by an independent route:
+    /// Gauss–Jordan inversion of XᵀX + λI in double precision.
+    func testTheWeightsAreTheClosedFormWithAZeroDiagonal() throws {
+        var rng = SeededGenerator(seed: 3)
+        var entries: [RatingMatrix.Entry] = []
+        for c in 0..<30 {
+            for m in 0..<7 where rng.unit() < 0.45 { entries.append(.init(customer: Int32(c), movie: Int32(m), rating: 4, day: 0)) }
+        }
+        let matrix = RatingMatrix(customerIDs: (0..<30).map { Int64($0 + 1) }, movieIDs: (0..<7).map { Int64($0 + 1) }, entries: entries)
+        var c = EASEConfiguration()
+        c.lambda = 3
+        let model = try EASETrainer(c).fit(matrix, scale: .netflix)
+        let n = 7
+        // G = XᵀX + λI by counting, then P = G⁻¹ by Gauss–Jordan.
+        var a = [[Double]](repeating: [Double](repeating: 0, count: 2 * n), count: n)
+        for customer in 0..<30 {
+            let movies = matrix.ratings(ofCustomer: customer).movies.map(Int.init)
+            for i in movies { for j in movies { a[i][j] += 1 } }
+        }
+        for i in 0..<n { a[i][i] += 3; a[i][n + i] = 1 }
+        for col in 0..<n {
+            let pivot = (col..<n).max { abs(a[$0][col]) < abs(a[$1][col]) }!
+            a.swapAt(col, pivot)
+            let d = a[col][col]
+            for j in 0..<(2 * n) { a[col][j] /= d }
+            for r in 0..<n where r != col {
+                let f = a[r][col]
+                for j in 0..<(2 * n) { a[r][j] -= f * a[col][j] }
+            }
+        }
+        for j in 0..<n {
+            for i in 0..<n {
+                let expected = i == j ? 0 : -a[j][n + i] / a[i][n + i]   // W[j, i] = B_ji = −P_ji / P_ii
+                XCTAssertEqual(Double(model.itemWeights[j * n + i]), expected, accuracy: 1e-6, "W[\(j), \(i)]")
+            }
+        }
+        XCTAssertEqual(model.kind, "ease")
+        XCTAssertEqual(model.history, matrix.customerMovie)
+        // A score is the sum of the rated movies' rows.
+        let rated = matrix.ratings(ofCustomer: 4).movies
+        let direct = rated.reduce(Float(0)) { $0 + model.itemWeights[Int($1) * n + 2] }
+        XCTAssertEqual(model.score(customer: 4, movie: 2), Double(direct), accuracy: 1e-6)
+        XCTAssertThrowsError(try { var bad = EASEConfiguration(); bad.lambda = 0; try bad.validate() }())
+    }
+
+    /// Two tastes plus blockbusters (as in ImplicitALSTests): EASE learns
+    /// which movies go together and beats "most popular" by far.
+    func testItRanksByTasteWhereMostPopularCannot() throws {
+        var rng = SeededGenerator(seed: 7)
+        var entries: [RatingMatrix.Entry] = []
+        var heldOut = HeldOutRatings()
+        for c in 0..<200 {
+            var own = Array((c % 2 * 20)..<(c % 2 * 20 + 20))
+            own.shuffle(using: &rng)
+            for m in own.prefix(6) { entries.append(.init(customer: Int32(c), movie: Int32(m), rating: 4, day: 0)) }
+            for m in 40..<44 where rng.unit() < 0.8 { entries.append(.init(customer: Int32(c), movie: Int32(m), rating: 4, day: 0)) }
+            for m in own.dropFirst(6).prefix(2) {
+                heldOut.customer.append(Int32(c)); heldOut.movie.append(Int32(m)); heldOut.rating.append(5)
+            }
+        }
+        let train = RatingMatrix(customerIDs: (0..<200).map { Int64($0 + 1) }, movieIDs: (0..<44).map { Int64($0 + 1) }, entries: entries)
+        let model = try EASETrainer(EASEConfiguration()).fit(train, scale: .netflix)
+        let ease = Ranking.evaluate(model, on: heldOut, trainedOn: train, k: 5, threshold: 4)
+        let popular = Ranking.evaluate(Ranking.popularityModel(train: train, scale: .netflix), on: heldOut, trainedOn: train, k: 5, threshold: 4)
+        XCTAssertGreaterThan(ease.ndcg, 2 * popular.ndcg, "EASE \(ease.ndcg) vs popularity \(popular.ndcg)")
+        XCTAssertGreaterThan(ease.hitRate, 1.5 * popular.hitRate)
+        // The batch kernel and the single-customer path give the same list.
+        for customer in [0, 1, 99] {
+            let seen = train.ratings(ofCustomer: customer).movies
+            let single = model.itemWeights.withUnsafeBufferPointer { w in
+                seen.withUnsafeBufferPointer { ex in
+                    TopN.single(customerFactor: UnsafeBufferPointer(start: nil, count: 0), customerBias: 0, globalMean: 0,
+                                movieBias: model.movieBias.withUnsafeBufferPointer { $0 }, movieFactors: UnsafeBufferPointer(start: nil, count: 0),
+                                rank: 0, exclude: ex, count: 5, itemWeights: w, history: Array(seen))
+                }
+            }
+            let bruteForce = (0..<44).filter { !seen.contains(Int32($0)) }
+                .sorted { (model.score(customer: customer, movie: $0), -$0) > (model.score(customer: customer, movie: $1), -$1) }
+            XCTAssertEqual(single.map { Int($0.movie) }, Array(bruteForce.prefix(5)), "customer \(customer)")
+        }
+    }
+}
