@@ -22,6 +22,9 @@ struct SplitChoice: ExpressibleByArgument {
     }
 
     static var allValueStrings: [String] { ["random", "temporal", "probe", "file:PATH"] }
+
+    /// How --help shows the default: as it is typed.
+    var defaultValueDescription: String { path.map { "\(kind.rawValue):\($0)" } ?? kind.rawValue }
 }
 
 struct FeaturesCommand: ParsableCommand {

@@ -245,6 +245,39 @@ final class ModelCLITests: XCTestCase {
         XCTAssertLessThan(try rmse("sgd"), try rmse("bias"))
     }
 
+    /// The ranking models train, rank and predict no ratings; recommend without
+    /// --model serves the saved model whose validation lists ranked best.
+    func testRankingModelsAndRecommendServesTheBestValidationRanking() throws {
+        let conninfo = try ownDatabase()
+        try Self.check(Self.run(["features", "--split", "probe"], conninfo: conninfo), "features")
+        for model in [["als", "--rank", "2"], ["ials", "--rank", "8", "--iterations", "5"], ["ease"]] {
+            let trained = try XCTUnwrap(try json(Self.run(["train", "--model"] + model + ["--json"], conninfo: conninfo)) as? [String: Any])
+            let ranking = try XCTUnwrap(trained["validation_ranking"] as? [String: Any], "\(model[0]) scored its validation lists")
+            XCTAssertGreaterThan(try XCTUnwrap(ranking["ndcg"] as? Double), 0)
+            XCTAssertEqual(trained["metrics"] == nil || trained["metrics"] is NSNull, model[0] != "als", "\(model[0]): rating metrics only for a rating model")
+        }
+        let rows = try XCTUnwrap(try json(Self.run(["evaluate", "--ranking", "--json"], conninfo: conninfo)) as? [[String: Any]])
+        for name in ["popularity", "ials", "ease"] {
+            let row = try XCTUnwrap(rows.first { ($0["name"] as? String ?? "").hasPrefix(name) }, name)
+            XCTAssertNil(row["rmse"], "\(name) predicts no ratings")
+            XCTAssertNotNil((row["ranking"] as? [String: Any])?["map"], name)
+        }
+        // The run with the best validation NDCG@10 is the one recommend serves.
+        let best = try TestServer.connect(conninfo).execute("""
+            SELECT model FROM model_runs WHERE path IS NOT NULL ORDER BY (metrics->'validation_ranking'->>'ndcg')::float8 DESC, run_id DESC LIMIT 1
+            """).scalar()
+        let customer = try XCTUnwrap(try TestServer.connect(conninfo).execute("SELECT min(customer_id) FROM dim_customer").scalar())
+        let text = try Self.check(Self.run(["recommend", "--customer", customer, "--top", "3"], conninfo: conninfo), "recommend").stdout
+        XCTAssertTrue(text.contains("— \(try XCTUnwrap(best)) model"), text)
+        XCTAssertTrue(text.contains("the best validation NDCG@10"), text)
+        // A ranking model's list carries scores, not predicted ratings.
+        let ials = try XCTUnwrap(try TestServer.connect(conninfo).execute("SELECT path FROM model_runs WHERE model = 'ials'").scalar())
+        let list = try XCTUnwrap(try json(Self.run(["recommend", "--customer", customer, "--top", "3", "--model", ials, "--json"], conninfo: conninfo)) as? [String: Any])
+        let items = try XCTUnwrap(list["recommendations"] as? [[String: Any]])
+        XCTAssertEqual(items.count, 3)
+        XCTAssertTrue(items.allSatisfy { $0["predicted_rating"] == nil && $0["score"] is Double })
+    }
+
     // MARK: - features, fold-in, cold start (each in a database of its own)
 
     /// A fresh database with the planted data loaded.
