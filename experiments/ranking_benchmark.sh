@@ -31,7 +31,7 @@ fi
 $recsys db start >/dev/null
 $recsys load --data "$data" --fresh >/dev/null
 $recsys features --split "file:$data/test_pairs.csv" --validation-fraction 0 >/dev/null
-for model in "als --rank 50" "svd --rank 50" "ials --rank 64" "ease"; do
+for model in "als --rank 50" "svd --rank 50" "ials --rank 64" "ease" "itemknn --neighbours 50"; do
   # shellcheck disable=SC2086
   $recsys train --model $model >/dev/null
 done

@@ -59,11 +59,35 @@ public struct GridError: Error, CustomStringConvertible, Equatable {
 }
 
 /// One scored candidate of a grid search.
+/// What a grid search selects by.
+public enum GridObjective: Sendable, Equatable {
+    /// The lowest validation RMSE (rating models).
+    case rmse
+    /// The highest NDCG@k of the validation top-k lists (any model; the only choice for a ranking model).
+    case ndcg(k: Int)
+
+    /// `rmse` or `ndcg@K`.
+    public init?(_ text: String) {
+        if text == "rmse" { self = .rmse; return }
+        guard text.hasPrefix("ndcg@"), let k = Int(text.dropFirst(5)), (1...1000).contains(k) else { return nil }
+        self = .ndcg(k: k)
+    }
+
+    public var name: String {
+        switch self {
+        case .rmse: return "rmse"
+        case .ndcg(let k): return "ndcg@\(k)"
+        }
+    }
+}
+
 public struct GridCandidate: Sendable, Encodable {
     /// Every parameter of the candidate, the budget (iterations, epochs) included.
     public var parameters: [String: Double]
-    /// On the validation part, or pooled over the cross-validation folds.
-    public var metrics: Metrics
+    /// On the validation part, or pooled over the cross-validation folds; nil for a ranking model.
+    public var metrics: Metrics?
+    /// Selecting by NDCG: the validation lists' metrics (customer-weighted over the folds).
+    public var ranking: RankingMetrics?
     /// Training time to reach this candidate (per fold, summed), evaluation excluded.
     public var fitSeconds: Double
 }
@@ -77,13 +101,15 @@ public enum GridSearch {
     public typealias Fit = (_ parameters: [String: Double], _ budgets: [Int], _ train: RatingMatrix,
                             _ snapshot: @escaping (_ budget: Int?, _ model: FactorModel) -> Void) throws -> Void
 
-    /// Scores every candidate of `grid`; returns them best first (lowest RMSE).
+    /// Scores every candidate of `grid`; returns them best first by `objective`
+    /// (lowest RMSE, or highest NDCG@k of the validation lists). A ranking
+    /// model (`predictsRatings` false) has no rating metrics.
     /// - Parameters:
     ///   - folds: 0 or 1 for the validation part; K ≥ 2 for K-fold cross-validation on `train`
     ///     (folds by a seeded hash of the pair; metrics pooled over the folds).
     ///   - progress: (candidates done, candidates in all, the latest candidate).
     public static func run(_ grid: ParameterGrid, budgetKey: String?, train: RatingMatrix, validation: HeldOutRatings,
-                           folds: Int, seed: UInt64, fit: Fit,
+                           folds: Int, seed: UInt64, objective: GridObjective = .rmse, predictsRatings: Bool = true, fit: Fit,
                            progress: (Int, Int, GridCandidate) -> Void = { _, _, _ in }) throws -> [GridCandidate] {
         let runs = grid.runs(budgetKey: budgetKey)
         // (train, held-out) per fold.
@@ -105,20 +131,33 @@ public enum GridSearch {
         var candidates: [GridCandidate] = []
         for run in runs {
             // Per budget: pooled sums over the folds.
-            struct Pool { var squared = 0.0, absolute = 0.0, relative = 0.0, n = 0, fallbacks = 0, seconds = 0.0 }
+            struct Pool {
+                var squared = 0.0, absolute = 0.0, relative = 0.0, n = 0, fallbacks = 0, seconds = 0.0
+                // Ranking sums, each weighted by its fold's customers.
+                var precision = 0.0, recall = 0.0, ndcg = 0.0, map = 0.0, hitRate = 0.0, coverage = 0.0, popularity = 0.0, customers = 0
+            }
             var pools: [Int: Pool] = [:]
             for (foldTrain, heldOut) in sets {
                 let started = Date()
                 var evaluating = 0.0
                 try fit(run.parameters, run.budgets, foldTrain) { budget, model in
                     let t = Date()
-                    guard let m = Evaluation.metrics(model, on: heldOut, trainedOn: foldTrain) else { return }
                     var pool = pools[budget ?? -1] ?? Pool()
-                    pool.squared += m.mse * Double(m.n)
-                    pool.absolute += m.mae * Double(m.n)
-                    pool.relative += m.mape * Double(m.n)
-                    pool.n += m.n
-                    pool.fallbacks += m.fallbacks
+                    if predictsRatings {
+                        guard let m = Evaluation.metrics(model, on: heldOut, trainedOn: foldTrain) else { return }
+                        pool.squared += m.mse * Double(m.n)
+                        pool.absolute += m.mae * Double(m.n)
+                        pool.relative += m.mape * Double(m.n)
+                        pool.n += m.n
+                        pool.fallbacks += m.fallbacks
+                    }
+                    if case .ndcg(let k) = objective {
+                        let r = Ranking.evaluate(model, on: heldOut, trainedOn: foldTrain, k: k, threshold: Ranking.defaultThreshold)
+                        let w = Double(r.customers)
+                        pool.precision += r.precision * w; pool.recall += r.recall * w; pool.ndcg += r.ndcg * w
+                        pool.map += r.map * w; pool.hitRate += r.hitRate * w; pool.coverage += r.coverage * w
+                        pool.popularity += r.meanPopularity * w; pool.customers += r.customers
+                    }
                     pool.seconds += t.timeIntervalSince(started) - evaluating
                     pools[budget ?? -1] = pool
                     evaluating += Date().timeIntervalSince(t)
@@ -129,16 +168,27 @@ public enum GridSearch {
                 let n = Double(max(pool.n, 1))
                 var parameters = run.parameters
                 if budget >= 0, let key = budgetKey { parameters[key] = Double(budget) }
+                let c = Double(max(pool.customers, 1))
+                var ranking: RankingMetrics?
+                if case .ndcg(let k) = objective {
+                    ranking = RankingMetrics(k: k, threshold: Ranking.defaultThreshold, precision: pool.precision / c, recall: pool.recall / c,
+                                             ndcg: pool.ndcg / c, map: pool.map / c, hitRate: pool.hitRate / c, coverage: pool.coverage / c,
+                                             meanPopularity: pool.popularity / c, customers: pool.customers)
+                }
                 let candidate = GridCandidate(
                     parameters: parameters,
-                    metrics: Metrics(rmse: (pool.squared / n).squareRoot(), mae: pool.absolute / n, mape: pool.relative / n,
-                                     mse: pool.squared / n, n: pool.n, fallbacks: pool.fallbacks),
-                    fitSeconds: pool.seconds)
+                    metrics: predictsRatings ? Metrics(rmse: (pool.squared / n).squareRoot(), mae: pool.absolute / n, mape: pool.relative / n,
+                                                       mse: pool.squared / n, n: pool.n, fallbacks: pool.fallbacks) : nil,
+                    ranking: ranking, fitSeconds: pool.seconds)
                 candidates.append(candidate)
                 done += 1
                 progress(done, grid.size, candidate)
             }
         }
-        return candidates.sorted { $0.metrics.rmse < $1.metrics.rmse }
+        switch objective {
+        case .rmse: return candidates.sorted { ($0.metrics?.rmse ?? .infinity) < ($1.metrics?.rmse ?? .infinity) }
+        // Stable: of equal NDCG, the earlier candidate stays first.
+        case .ndcg: return candidates.enumerated().sorted { ($0.element.ranking!.ndcg, -$0.offset) > ($1.element.ranking!.ndcg, -$1.offset) }.map(\.element)
+        }
     }
 }

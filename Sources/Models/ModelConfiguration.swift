@@ -26,6 +26,7 @@ public enum ModelConfiguration: Sendable, Equatable {
     case sgd(SGDConfiguration)
     case ials(ImplicitALSConfiguration)
     case ease(EASEConfiguration)
+    case itemknn(ItemKNNConfiguration)
 
     public var kind: ModelKind {
         switch self {
@@ -34,6 +35,7 @@ public enum ModelConfiguration: Sendable, Equatable {
         case .sgd: return .sgd
         case .ials: return .ials
         case .ease: return .ease
+        case .itemknn: return .itemknn
         }
     }
 
@@ -45,6 +47,7 @@ public enum ModelConfiguration: Sendable, Equatable {
         case .sgd(let c): return c
         case .ials(let c): return c
         case .ease(let c): return c
+        case .itemknn(let c): return c
         }
     }
 
@@ -55,6 +58,7 @@ public enum ModelConfiguration: Sendable, Equatable {
         case let c as SGDConfiguration: self = .sgd(c)
         case let c as ImplicitALSConfiguration: self = .ials(c)
         case let c as EASEConfiguration: self = .ease(c)
+        case let c as ItemKNNConfiguration: self = .itemknn(c)
         default: preconditionFailure("\(type(of: trainer)) is not a recsys trainer's configuration")
         }
     }
@@ -90,7 +94,7 @@ public enum ModelConfiguration: Sendable, Equatable {
         case .svd: return nil
         case .sgd(let c): return c.regularization
         case .ials(let c): return c.regularization
-        case .ease: return nil
+        case .ease, .itemknn: return nil
         }
     }
 
@@ -112,6 +116,8 @@ public enum ModelConfiguration: Sendable, Equatable {
         case (.ials(let c), "alpha"): return c.alpha
         case (.ials(let c), "iterations"): return Double(c.iterations)
         case (.ease(let c), "lambda"): return c.lambda
+        case (.itemknn(let c), "neighbours"): return Double(c.neighbours)
+        case (.itemknn(let c), "shrinkage"): return c.shrinkage
         default: return nil
         }
     }
@@ -166,6 +172,9 @@ public enum ModelConfiguration: Sendable, Equatable {
         case .ease(var c):
             c.lambda = value
             self = .ease(c)
+        case .itemknn(var c):
+            if key == "neighbours" { c.neighbours = try count() } else { c.shrinkage = value }
+            self = .itemknn(c)
         }
         try validate()
     }
@@ -199,6 +208,8 @@ public enum ModelConfiguration: Sendable, Equatable {
             return try ImplicitALSTrainer(c).fit(train, scale: p.scale, dataVersion: p.dataVersion, splitID: p.splitID)
         case .ease(let c):
             return try EASETrainer(c).fit(train, scale: p.scale, dataVersion: p.dataVersion, splitID: p.splitID)
+        case .itemknn(let c):
+            return try ItemKNNTrainer(c).fit(train, scale: p.scale, dataVersion: p.dataVersion, splitID: p.splitID)
         }
     }
 }

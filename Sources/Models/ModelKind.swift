@@ -3,7 +3,7 @@ import Features
 /// The trainers recsys offers. Each kind's configuration type holds its
 /// defaults and its valid ranges; this names the kind and its grid keys.
 public enum ModelKind: String, Sendable, Codable, CaseIterable {
-    case als, svd, sgd, ials, ease
+    case als, svd, sgd, ials, ease, itemknn
 
     /// The configuration with every default.
     public var defaults: ModelConfiguration {
@@ -13,6 +13,7 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
         case .sgd: return .sgd(SGDConfiguration())
         case .ials: return .ials(ImplicitALSConfiguration())
         case .ease: return .ease(EASEConfiguration())
+        case .itemknn: return .itemknn(ItemKNNConfiguration())
         }
     }
 
@@ -24,6 +25,7 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
         case .sgd: return ["epochs", "lr", "rank", "reg"]
         case .ials: return ["alpha", "iterations", "rank", "reg"]
         case .ease: return ["lambda"]
+        case .itemknn: return ["neighbours", "shrinkage"]
         }
     }
 
@@ -33,11 +35,11 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
         case .als: return "iterations"
         case .svd: return nil
         case .sgd: return "epochs"
-        case .ials, .ease: return nil
+        case .ials, .ease, .itemknn: return nil
         }
     }
 
     /// Whether the model predicts ratings (its RMSE means something). A
     /// ranking model is trained on who rated what: its scores only order movies.
-    public var predictsRatings: Bool { self != .ials && self != .ease }
+    public var predictsRatings: Bool { ![.ials, .ease, .itemknn].contains(self) }
 }

@@ -13,14 +13,13 @@ public struct TrainingRequest: Sendable {
     /// A grid SPEC (`key=v1,v2;key=…`), scored on the validation part or by `folds`-fold cross-validation.
     public var grid: String?
     public var folds: Int
+    /// What the grid selects by; nil: RMSE for a rating model, NDCG@10 for a ranking model.
+    public var select: GridObjective?
     /// The model file; nil: `.recsys/models/<model>-<run>-<time>.rsm`.
     public var out: URL?
 
-    public init(configuration: ModelConfiguration, grid: String? = nil, folds: Int = 0, out: URL? = nil) {
-        self.configuration = configuration
-        self.grid = grid
-        self.folds = folds
-        self.out = out
+    public init(configuration: ModelConfiguration, grid: String? = nil, folds: Int = 0, select: GridObjective? = nil, out: URL? = nil) {
+        (self.configuration, self.grid, self.folds, self.select, self.out) = (configuration, grid, folds, select, out)
     }
 }
 
@@ -35,6 +34,10 @@ public struct TrainingOptions: Sendable {
     public var powerIterations: Int?
     /// Implicit ALS: the confidence scale α.
     public var alpha: Double?
+    /// EASE: λ on the Gram matrix's diagonal.
+    public var lambda: Double?
+    /// Item kNN: neighbours kept per movie.
+    public var neighbours: Int?
     public var biases: ALSConfiguration.BiasMode?
     public var seed: UInt64?
     public var threads: Int?
@@ -50,7 +53,7 @@ public struct TrainingOptions: Sendable {
             ("rank", "rank", rank.map(Double.init)), ("reg", "reg", regularization),
             ("iterations", model.budgetKey ?? "iterations", iterations.map(Double.init)), ("lr", "lr", learningRate),
             ("oversampling", "oversampling", oversampling.map(Double.init)), ("power-iterations", "power", powerIterations.map(Double.init)),
-            ("alpha", "alpha", alpha),
+            ("alpha", "alpha", alpha), ("lambda", "lambda", lambda), ("neighbours", "neighbours", neighbours.map(Double.init)),
         ]
         do {
             for option in given {
@@ -107,15 +110,17 @@ public enum Training {
         var candidates: [GridCandidate] = []
         var gridID: String?
         if let grid = request.grid {
-            guard model.predictsRatings else {
-                throw WorkflowError(.badRequest, "grid search scores candidates by validation RMSE; \(model.rawValue) ranks and predicts no ratings — train its candidates one by one and compare them with `recsys evaluate --ranking`")
+            let objective = request.select ?? (model.predictsRatings ? .rmse : .ndcg(k: Ranking.defaultK))
+            guard model.predictsRatings || objective != .rmse else {
+                throw WorkflowError(.badRequest, "\(model.rawValue) ranks and predicts no ratings: its grid selects by a ranking metric (`--select ndcg@10`), not RMSE")
             }
             let parsed = try ParameterGrid(grid, varying: base)
             gridID = "grid-\(runStamp())"
             let scoredOn = folds >= 2 ? "\(folds)-fold cross-validation on the train part" : "the validation part"
             logger.info("grid search: \(parsed.size) \(model.rawValue) candidates, scored on \(scoredOn)")
             candidates = try GridSearch.run(parsed, budgetKey: model.budgetKey, train: data.train, validation: data.split.validation,
-                                            folds: folds, seed: base.seed, fit: { params, budgets, train, snapshot in
+                                            folds: folds, seed: base.seed, objective: objective, predictsRatings: model.predictsRatings,
+                                            fit: { params, budgets, train, snapshot in
                 var candidate = try base.setting(params)
                 if budgets.isEmpty {
                     snapshot(nil, try candidate.fit(train, biases: data.biases, provenance: provenance))
@@ -125,12 +130,15 @@ public enum Training {
                                           snapshot: { snapshot($0, $1) })
                 }
             }, progress: { done, total, candidate in
-                logger.info("[\(done)/\(total)] \(describe(candidate.parameters)): RMSE \(String(format: "%.4f", candidate.metrics.rmse)), \(String(format: "%.1f", candidate.fitSeconds)) s")
+                let scores = [candidate.metrics.map { String(format: "RMSE %.4f", $0.rmse) },
+                              candidate.ranking.map { String(format: "NDCG@%d %.4f", $0.k, $0.ndcg) }].compactMap { $0 }
+                logger.info("[\(done)/\(total)] \(describe(candidate.parameters)): \(scores.joined(separator: ", ")), \(String(format: "%.1f", candidate.fitSeconds)) s")
             })
             for candidate in candidates {
                 _ = try ModelRegistry.record(connection, ModelRegistry.Run(
                     model: model.rawValue, params: try base.setting(candidate.parameters).json,
-                    metrics: try JSON.text([folds >= 2 ? "cross_validation" : "validation": candidate.metrics]),
+                    metrics: try JSON.text(GridRunMetrics(scoredOn: folds >= 2 ? "cross_validation" : "validation",
+                                                          metrics: candidate.metrics, ranking: candidate.ranking)),
                     iterations: nil, fitSeconds: candidate.fitSeconds, dataVersion: data.dataVersion,
                     splitID: data.splitID, path: nil, gridID: gridID))
             }
@@ -202,6 +210,28 @@ public func runStamp() -> String {
     return formatter.string(from: Date()) + "-\(getpid())"
 }
 
+/// What model_runs.metrics holds for a grid candidate: its metrics under the
+/// part it was scored on (`validation` or `cross_validation`), its lists' under `…_ranking`.
+struct GridRunMetrics: Encodable {
+    var scoredOn: String
+    var metrics: Metrics?
+    var ranking: RankingMetrics?
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.init(stringValue) }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encodeIfPresent(metrics, forKey: Key(scoredOn))
+        try c.encodeIfPresent(ranking, forKey: Key(scoredOn + "_ranking"))
+    }
+}
+
 /// What model_runs.metrics holds for a trained model.
 struct RunMetrics: Encodable {
     var validation: Metrics?
@@ -240,22 +270,19 @@ public struct TrainReport: Codable, Sendable {
 }
 
 
+/// A grid candidate as train reports it: the rating metrics (absent for a
+/// ranking model) and, selecting by NDCG, the validation lists' NDCG.
 public struct GridRow: Codable, Sendable {
     public var params: [String: Double]
-    public var rmse: Double
-    public var mae: Double
-    public var mape: Double
-    public var mse: Double
-    public var n: Int
+    public var rmse, mae, mape, mse: Double?
+    public var n: Int?
+    public var ndcg: Double?
     public var fitSeconds: Double
 
     public init(_ c: GridCandidate) {
         params = c.parameters
-        rmse = c.metrics.rmse
-        mae = c.metrics.mae
-        mape = c.metrics.mape
-        mse = c.metrics.mse
-        n = c.metrics.n
+        (rmse, mae, mape, mse, n) = (c.metrics?.rmse, c.metrics?.mae, c.metrics?.mape, c.metrics?.mse, c.metrics?.n)
+        ndcg = c.ranking?.ndcg
         fitSeconds = c.fitSeconds
     }
 }
@@ -295,10 +322,12 @@ private func row(_ name: String, _ m: Metrics?) -> [String] {
 extension GridReport {
     /// What `recsys train` prints without --json.
     public var text: String {
-        var table = [["#", "parameters", "RMSE", "MAE", "MAPE %", "MSE", "fit s"]]
+        let ranked = candidates.contains { $0.ndcg != nil }
+        var table = [["#", "parameters", "RMSE", "MAE", "MAPE %", "MSE"] + (ranked ? ["NDCG@10"] : []) + ["fit s"]]
+        func cell(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "–" }
         for (i, c) in candidates.enumerated() {
-            table.append([String(i + 1), Training.describe(c.params), String(format: "%.4f", c.rmse), String(format: "%.4f", c.mae),
-                          String(format: "%.2f", c.mape), String(format: "%.4f", c.mse), String(format: "%.1f", c.fitSeconds)])
+            table.append([String(i + 1), Training.describe(c.params), cell(c.rmse, "%.4f"), cell(c.mae, "%.4f"), cell(c.mape, "%.2f"),
+                          cell(c.mse, "%.4f")] + (ranked ? [cell(c.ndcg, "%.4f")] : []) + [String(format: "%.1f", c.fitSeconds)])
         }
         return "grid \(gridId): \(candidates.count) candidates on the \(scoredOn == "validation" ? "validation part" : "cross-validation folds"), best first\n"
             + TextTable.render(table) + "\n\nbest, refitted on the train part:\n" + best.text

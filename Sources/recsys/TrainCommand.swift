@@ -28,8 +28,11 @@ struct TrainCommand: ParsableCommand {
         --grid "rank=10,50;reg=0.01,0.1;iterations=10,20" scores every combination on the validation \
         part (or with --folds K cross-validation inside the train part) — never on the test part — \
         records every candidate in model_runs, then refits the best on the train part and saves it. \
-        Keys: als rank, reg, iterations; svd rank, oversampling, power; sgd rank, reg, lr, epochs. \
-        --model ials (implicit-feedback ALS) ranks: it is trained on who rated what and predicts no ratings. \
+        Keys: als rank, reg, iterations; svd rank, oversampling, power; sgd rank, reg, lr, epochs; \
+        ials rank, reg, alpha, iterations; ease lambda; itemknn neighbours, shrinkage. --select ndcg@10 selects by the validation lists. \
+        --model ials (implicit-feedback ALS), ease (Steck's closed-form item model) and itemknn (cosine \
+        neighbours) rank: they are \
+        trained on who rated what and predict no ratings. \
         Iteration (epoch) counts of one configuration are scored from one run.
         """
     )
@@ -42,18 +45,27 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "SVD: extra random directions beyond the rank (default 10).") var oversampling: Int?
     @Option(help: "SVD: power iterations of the range finder (default 2).") var powerIterations: Int?
     @Option(help: "Implicit ALS: confidence scale α, c = 1 + α·rating (default \(ImplicitALSConfiguration().alpha)).") var alpha: Double?
+    @Option(help: "EASE: λ on the diagonal of XᵀX (default \(EASEConfiguration().lambda)).") var lambda: Double?
+    @Option(help: "Item kNN: neighbours kept per movie (default \(ItemKNNConfiguration().neighbours)).") var neighbours: Int?
     @Option(help: "Worker threads; OpenBLAS runs single-threaded inside them. Default: all cores.") var threads: Int?
     @Option(help: "Seed of the initial factors (and of the folds).") var seed: UInt64?
     @Option(help: "ALS biases: joint (re-solved with the factors; the default) or fixed (the features' damped biases).")
     var biases: ALSConfiguration.BiasMode?
     @Option(help: ArgumentHelp("Grid search: key=v1,v2;key=… (see above).", valueName: "spec")) var grid: String?
     @Option(help: "With --grid: K-fold cross-validation inside the train part instead of the validation part.") var folds: Int = 0
+    @Option(help: ArgumentHelp("With --grid: select by rmse or ndcg@K of the validation top-K lists (default: rmse; ndcg@10 for the ranking models).",
+                               valueName: "metric"))
+    var select: String?
     @Option(help: "Model file to write.") var out: String?
     @OptionGroup var db: WarehouseOptions
 
     func validate() throws {
         if folds == 1 || folds < 0 || folds > 20 { throw ValidationError("--folds must be 2…20 (or left out)") }
         if folds > 0 && grid == nil { throw ValidationError("--folds goes with --grid") }
+        if let select {
+            guard GridObjective(select) != nil else { throw ValidationError("--select takes rmse or ndcg@K (K 1…1000), not `\(select)`") }
+            guard grid != nil else { throw ValidationError("--select goes with --grid") }
+        }
         do {
             let configuration = try options.configuration(for: model)
             if let grid { _ = try ParameterGrid(grid, varying: configuration) }
@@ -64,12 +76,13 @@ struct TrainCommand: ParsableCommand {
         var o = TrainingOptions()
         (o.rank, o.regularization, o.iterations, o.learningRate) = (rank, reg, iterations, lr)
         (o.oversampling, o.powerIterations, o.biases, o.seed, o.threads) = (oversampling, powerIterations, biases, seed, threads)
-        o.alpha = alpha
+        (o.alpha, o.lambda, o.neighbours) = (alpha, lambda, neighbours)
         return o
     }
 
     func run() throws {
         let request = TrainingRequest(configuration: try options.configuration(for: model), grid: grid, folds: folds,
+                                      select: select.flatMap(GridObjective.init),
                                       out: out.map { URL(fileURLWithPath: $0) })
         switch try Training.run(request, database: db.open(), logger: Logger(label: "recsys.train")) {
         case .single(let report):

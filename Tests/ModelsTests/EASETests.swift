@@ -86,3 +86,32 @@ final class EASETests: XCTestCase {
         }
     }
 }
+
+final class ItemKNNTests: XCTestCase {
+    /// Cosine of who rated what, each movie's K most similar kept, worked by hand.
+    func testNeighboursAreTheTopCosinesByHand() throws {
+        // Customers × movies: 0 rates {0, 1}, 1 rates {0, 1, 2}, 2 rates {1, 2}, 3 rates {3}.
+        let rated: [[Int32]] = [[0, 1], [0, 1, 2], [1, 2], [3]]
+        let entries = rated.enumerated().flatMap { c, movies in movies.map { RatingMatrix.Entry(customer: Int32(c), movie: $0, rating: 4, day: 0) } }
+        let matrix = RatingMatrix(customerIDs: [1, 2, 3, 4], movieIDs: [10, 20, 30, 40], entries: entries)
+        var c = ItemKNNConfiguration()
+        c.neighbours = 1
+        let model = try ItemKNNTrainer(c).fit(matrix, scale: .netflix)
+        let w = { (j: Int, i: Int) in Double(model.itemWeights[j * 4 + i]) }
+        // n_0 = 2, n_1 = 3, n_2 = 2, n_3 = 1; n_01 = 2, n_02 = 1, n_12 = 2.
+        XCTAssertEqual(w(0, 1), 2 / (2.0 * 3).squareRoot(), accuracy: 1e-6)   // 0's best: 1 (0.816) over 2 (0.5)
+        XCTAssertEqual(w(0, 2), 0)
+        XCTAssertEqual(w(1, 0), 2 / (3.0 * 2).squareRoot(), accuracy: 1e-6)   // 1's: 0 and 2 tie at 0.816, the lower index wins
+        XCTAssertEqual(w(1, 2), 0)
+        XCTAssertEqual(w(2, 1), 2 / (2.0 * 3).squareRoot(), accuracy: 1e-6)
+        XCTAssertTrue((0..<4).allSatisfy { w(3, $0) == 0 && w($0, 3) == 0 }, "movie 3 shares no customer")
+        XCTAssertTrue((0..<4).allSatisfy { w($0, $0) == 0 })
+        // Customer 0 (rated 0, 1): score of 2 = w(0, 2) + w(1, 2) = 0.
+        XCTAssertEqual(model.score(customer: 0, movie: 2), 0)
+        XCTAssertEqual(model.score(customer: 2, movie: 0), w(1, 0) + w(2, 0), accuracy: 1e-6)
+        c.shrinkage = 10
+        let shrunk = try ItemKNNTrainer(c).fit(matrix, scale: .netflix)
+        XCTAssertEqual(Double(shrunk.itemWeights[0 * 4 + 1]), 2 / ((2.0 * 3).squareRoot() + 10), accuracy: 1e-6)
+    }
+}
+

@@ -47,14 +47,14 @@ final class GridSearchTests: XCTestCase {
         XCTAssertEqual(runs, 3)
         XCTAssertEqual(candidates.count, 6)
         XCTAssertEqual(candidates[0].parameters["rank"], 3)
-        XCTAssertEqual(candidates.map(\.metrics.rmse), candidates.map(\.metrics.rmse).sorted())
+        XCTAssertEqual(candidates.map(\.metrics!.rmse), candidates.map(\.metrics!.rmse).sorted())
 
         // The 3-iteration score from the shared run equals a separate 3-iteration run.
         var c = try ModelKind.als.defaults.setting(["rank": 3, "reg": 0.01, "iterations": 3])
         c.threads = 2
         let separate = try c.fit(train, biases: BiasModel(fitting: train), provenance: Self.wide)
         let shared = try XCTUnwrap(candidates.first { $0.parameters == ["rank": 3, "reg": 0.01, "iterations": 3] })
-        XCTAssertEqual(shared.metrics.rmse, try XCTUnwrap(Evaluation.metrics(separate, on: validation, trainedOn: train)).rmse, accuracy: 1e-12)
+        XCTAssertEqual(shared.metrics!.rmse, try XCTUnwrap(Evaluation.metrics(separate, on: validation, trainedOn: train)).rmse, accuracy: 1e-12)
         _ = test
     }
 
@@ -72,14 +72,14 @@ final class GridSearchTests: XCTestCase {
         }
         let a = try GridSearch.run(grid, budgetKey: "iterations", train: train, validation: validation, folds: 0, seed: 1, fit: fit)
         let b = try GridSearch.run(grid, budgetKey: "iterations", train: train, validation: validation, folds: 0, seed: 1, fit: fit)
-        XCTAssertEqual(a.map(\.metrics.rmse), b.map(\.metrics.rmse))
+        XCTAssertEqual(a.map(\.metrics!.rmse), b.map(\.metrics!.rmse))
         var other = validation
         other.rating = other.rating.map { $0 + 1 }
         let c = try GridSearch.run(grid, budgetKey: "iterations", train: train, validation: other, folds: 0, seed: 1, fit: fit)
-        XCTAssertNotEqual(a.map(\.metrics.rmse), c.map(\.metrics.rmse))
+        XCTAssertNotEqual(a.map(\.metrics!.rmse), c.map(\.metrics!.rmse))
         // Cross-validation pools every train rating exactly once.
         let cv = try GridSearch.run(grid, budgetKey: "iterations", train: train, validation: validation, folds: 4, seed: 1, fit: fit)
-        XCTAssertEqual(cv.map(\.metrics.n), [train.count, train.count])
+        XCTAssertEqual(cv.map(\.metrics!.n), [train.count, train.count])
     }
 
     /// 3 + b_u + b_i + rank-3 factors + N(0, 0.1²) on 40 % of 200 × 150, split 80/10/10.
@@ -105,3 +105,46 @@ final class GridSearchTests: XCTestCase {
         return (split.train, split.validation, split.test)
     }
 }
+
+extension GridSearchTests {
+    /// A ranking model's grid: no rating metrics, candidates best first by the
+    /// validation lists' NDCG, each candidate's figures those of a separate fit.
+    func testARankingGridSelectsByNDCG() throws {
+        var rng = SeededGenerator(seed: 11)
+        var entries: [RatingMatrix.Entry] = []
+        var validation = HeldOutRatings()
+        for c in 0..<120 {
+            var own = Array((c % 2 * 15)..<(c % 2 * 15 + 15))
+            own.shuffle(using: &rng)
+            for m in own.prefix(5) { entries.append(.init(customer: Int32(c), movie: Int32(m), rating: 4, day: 0)) }
+            for m in 30..<33 where rng.unit() < 0.8 { entries.append(.init(customer: Int32(c), movie: Int32(m), rating: 4, day: 0)) }
+            validation.customer.append(Int32(c)); validation.movie.append(Int32(own[5])); validation.rating.append(5)
+        }
+        let train = RatingMatrix(customerIDs: (0..<120).map { Int64($0 + 1) }, movieIDs: (0..<33).map { Int64($0 + 1) }, entries: entries)
+        let grid = try ParameterGrid("lambda=1,30,3000", varying: ModelKind.ease.defaults)
+        let fit: GridSearch.Fit = { params, _, matrix, snapshot in
+            snapshot(nil, try ModelKind.ease.defaults.setting(params).fit(matrix, biases: BiasModel(fitting: matrix)))
+        }
+        let candidates = try GridSearch.run(grid, budgetKey: nil, train: train, validation: validation, folds: 0, seed: 1,
+                                            objective: .ndcg(k: 5), predictsRatings: false, fit: fit)
+        XCTAssertEqual(candidates.count, 3)
+        XCTAssertTrue(candidates.allSatisfy { $0.metrics == nil })
+        let ndcg = candidates.map { $0.ranking!.ndcg }
+        XCTAssertEqual(ndcg, ndcg.sorted(by: >))
+        for candidate in candidates {
+            let alone = try ModelKind.ease.defaults.setting(candidate.parameters).fit(train, biases: BiasModel(fitting: train))
+            let direct = Ranking.evaluate(alone, on: validation, trainedOn: train, k: 5, threshold: Ranking.defaultThreshold)
+            let pooled = try XCTUnwrap(candidate.ranking)
+            XCTAssertEqual(pooled.customers, direct.customers)
+            // One fold: the pooled figures are the direct ones (up to the weight's rounding).
+            for (a, b) in [(pooled.ndcg, direct.ndcg), (pooled.precision, direct.precision), (pooled.map, direct.map), (pooled.coverage, direct.coverage)] {
+                XCTAssertEqual(a, b, accuracy: 1e-12)
+            }
+        }
+        XCTAssertEqual(GridObjective("ndcg@10"), .ndcg(k: 10))
+        XCTAssertEqual(GridObjective("rmse"), .rmse)
+        XCTAssertNil(GridObjective("ndcg@0"))
+        XCTAssertNil(GridObjective("mae"))
+    }
+}
+

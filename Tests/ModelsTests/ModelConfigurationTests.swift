@@ -22,7 +22,7 @@ final class ModelConfigurationTests: XCTestCase {
         guard case .als(let read) = try ModelConfiguration(kind: "als", json: old) else { return XCTFail("not ALS") }
         XCTAssertEqual(read.threads, 2)
         XCTAssertThrowsError(try ModelConfiguration(kind: "knn", json: "{}")) {
-            XCTAssertEqual(String(describing: $0), "no trainer is called `knn`; the trainers are als, svd, sgd, ials, ease")
+            XCTAssertEqual(String(describing: $0), "no trainer is called `knn`; the trainers are als, svd, sgd, ials, ease, itemknn")
         }
     }
 

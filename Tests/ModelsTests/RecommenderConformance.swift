@@ -45,7 +45,7 @@ class ConformanceSubject {
 /// customer 1 and movie 1 all 1s), plus one customer and one movie that have
 /// no training rating at all (the last index of each).
 final class RecommenderConformanceTests: XCTestCase {
-    static let subjects: [ConformanceSubject] = [BiasSubject(), ALSSubject(), SGDSubject(), SVDSubject(), ImplicitALSSubject(), EASESubject()]
+    static let subjects: [ConformanceSubject] = [BiasSubject(), ALSSubject(), SGDSubject(), SVDSubject(), ImplicitALSSubject(), EASESubject(), ItemKNNSubject()]
 
     func testPredictionsAreFiniteAndClipToTheScale() throws { try forEachSubject { try checkPredictionsAreFiniteAndClipToTheScale() } }
     func testUnseenCustomersAndMoviesFallBackToTheBaselineAndAreCounted() throws { try forEachSubject { try checkUnseenCustomersAndMoviesFallBackToTheBaselineAndAreCounted() } }
@@ -559,5 +559,18 @@ final class EASESubject: ConformanceSubject {
         c.seed = seed
         c.threads = threads
         return try ModelConfiguration.ease(c).fit(train, biases: BiasModel(fitting: train))
+    }
+}
+
+/// Item-item cosine kNN: item-based, nothing drawn.
+final class ItemKNNSubject: ConformanceSubject {
+    override var isSeeded: Bool { false }
+
+    override func fit(_ train: RatingMatrix, seed: UInt64, threads: Int) throws -> any RatingPredictor {
+        var c = ItemKNNConfiguration()
+        c.neighbours = 10
+        c.seed = seed
+        c.threads = threads
+        return try ModelConfiguration.itemknn(c).fit(train, biases: BiasModel(fitting: train))
     }
 }

@@ -270,6 +270,15 @@ final class ModelCLITests: XCTestCase {
         let text = try Self.check(Self.run(["recommend", "--customer", customer, "--top", "3"], conninfo: conninfo), "recommend").stdout
         XCTAssertTrue(text.contains("— \(try XCTUnwrap(best)) model"), text)
         XCTAssertTrue(text.contains("the best validation NDCG@10"), text)
+        // A ranking model's grid selects by the validation lists' NDCG (RMSE is refused).
+        let grid = try XCTUnwrap(try json(Self.run(["train", "--model", "ease", "--grid", "lambda=50,500", "--json"], conninfo: conninfo)) as? [String: Any])
+        let candidates = try XCTUnwrap(grid["candidates"] as? [[String: Any]])
+        XCTAssertEqual(candidates.count, 2)
+        XCTAssertTrue(candidates.allSatisfy { $0["rmse"] == nil && $0["ndcg"] is Double })
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(candidates[0]["ndcg"] as? Double), try XCTUnwrap(candidates[1]["ndcg"] as? Double))
+        let refused = try Self.run(["train", "--model", "ials", "--grid", "rank=2,4", "--select", "rmse"], conninfo: conninfo)
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.contains("--select ndcg@10"), refused.stderr)
         // A ranking model's list carries scores, not predicted ratings.
         let ials = try XCTUnwrap(try TestServer.connect(conninfo).execute("SELECT path FROM model_runs WHERE model = 'ials'").scalar())
         let list = try XCTUnwrap(try json(Self.run(["recommend", "--customer", customer, "--top", "3", "--model", ials, "--json"], conninfo: conninfo)) as? [String: Any])
