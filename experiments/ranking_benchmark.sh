@@ -42,3 +42,18 @@ $recsys evaluate --ranking --min-support 0 --shrinkage 0
 echo
 echo "== peers on the same rows"
 "$venv/bin/python" experiments/ranking_peers.py "$data"
+
+# Phase 2: what `recommend` serves without --model. With a validation part (5 % of the train
+# rows) every model's validation lists are scored at train time; recommend takes the best by
+# NDCG@10, and its test NDCG@10 is compared with "most popular" on the same test pairs.
+$recsys features --split "file:$data/test_pairs.csv" --validation-fraction 0.05 >/dev/null
+for model in "als --rank 50" "ials --rank 64" "ease" "itemknn --neighbours 50"; do
+  # shellcheck disable=SC2086
+  $recsys train --model $model >/dev/null
+done
+customer=$(head -2 "$data/ratings.csv" | tail -1 | cut -d, -f1)
+echo
+echo "== recommend without --model (validation part 5 %)"
+listing=$($recsys recommend --customer "$customer" --top 3)
+echo "${listing%%$'\n'*}"
+$recsys evaluate --ranking

@@ -158,8 +158,10 @@ public enum Training {
         let validation = model.predictsRatings ? Evaluation.metrics(fitted, on: data.split.validation, trainedOn: data.train) : nil
         let test = model.predictsRatings ? Evaluation.metrics(fitted, on: data.split.test, trainedOn: data.train) : nil
         // Every model's lists are scored on the validation part, so recommend can pick the one that ranks best.
+        // A rating model's lists as recommend serves them: support-aware (`SupportPolicy.ratingDefault`).
+        let served = model.predictsRatings ? fitted.ranking(with: .ratingDefault, movieSupport: data.train.movieSupport) : fitted
         let validationRanking = data.split.validation.count > 0
-            ? Ranking.evaluate(fitted, on: data.split.validation, trainedOn: data.train, k: Ranking.defaultK,
+            ? Ranking.evaluate(served, on: data.split.validation, trainedOn: data.train, k: Ranking.defaultK,
                                threshold: Ranking.defaultThreshold, threads: chosen.threads)
             : nil
         if let validationRanking {
