@@ -119,9 +119,12 @@ public struct ImplicitALSTrainer: Sendable {
         let others = fixed.count / max(1, k)
         // G = YᵀY + λI, full (the CG products read whole rows).
         var gram = [Float](repeating: 0, count: k * k)
+        // The Gram matrix on every core; inside the row workers OpenBLAS runs single-threaded.
+        Linalg.setBLASThreads(configuration.threads)
         fixed.withUnsafeBufferPointer { y in
             Linalg.syrkTransposed(n: others, k: k, g: y.baseAddress!, c: &gram)
         }
+        Linalg.setBLASThreads(1)
         for i in 0..<k {
             for j in 0..<i { gram[i * k + j] = gram[j * k + i] }
             gram[i * k + i] += Float(configuration.regularization)
@@ -154,9 +157,17 @@ public struct ImplicitALSTrainer: Sendable {
     static func conjugateGradient(x: UnsafeMutablePointer<Float>, k: Int, steps: Int, gram: UnsafePointer<Float>,
                                   y: UnsafePointer<Float>, partners: UnsafeBufferPointer<Int32>, confidence: UnsafeBufferPointer<Float>,
                                   r: inout [Float], p: inout [Float], ap: inout [Float]) {
+        // Eight lanes, then the tail: a fixed order, so the same bits on every run.
         @inline(__always) func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>) -> Float {
-            var s: Float = 0
-            for f in 0..<k { s += a[f] * b[f] }
+            let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+            var lanes = SIMD8<Float>(repeating: 0)
+            var f = 0
+            while f + 8 <= k {
+                lanes += ra.loadUnaligned(fromByteOffset: f * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: f * 4, as: SIMD8<Float>.self)
+                f += 8
+            }
+            var s = lanes.sum()
+            while f < k { s += a[f] * b[f]; f += 1 }
             return s
         }
         guard !partners.isEmpty else {
@@ -169,7 +180,8 @@ public struct ImplicitALSTrainer: Sendable {
         ap.withUnsafeMutableBufferPointer { apb in
             let r = rb.baseAddress!, p = pb.baseAddress!, ap = apb.baseAddress!
             // r = b − A x
-            for i in 0..<k { r[i] = -dot(gram + i * k, x) }
+            Linalg.gemv(n: k, k: k, g: gram, x: x, y: r)   // r = G x, then negated
+            for i in 0..<k { r[i] = -r[i] }
             for (slot, j) in partners.enumerated() {
                 let yj = y + Int(j) * k, c = confidence[slot]
                 let w = c - (c - 1) * dot(yj, x)
@@ -179,7 +191,7 @@ public struct ImplicitALSTrainer: Sendable {
             var rsOld = dot(r, r)
             for _ in 0..<steps {
                 guard rsOld > 1e-20 else { break }
-                for i in 0..<k { ap[i] = dot(gram + i * k, p) }
+                Linalg.gemv(n: k, k: k, g: gram, x: p, y: ap)
                 for (slot, j) in partners.enumerated() {
                     let yj = y + Int(j) * k
                     let w = (confidence[slot] - 1) * dot(yj, p)
