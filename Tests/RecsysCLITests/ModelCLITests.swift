@@ -270,6 +270,15 @@ final class ModelCLITests: XCTestCase {
         let text = try Self.check(Self.run(["recommend", "--customer", customer, "--top", "3"], conninfo: conninfo), "recommend").stdout
         XCTAssertTrue(text.contains("— \(try XCTUnwrap(best)) model"), text)
         XCTAssertTrue(text.contains("the best validation NDCG@10"), text)
+        // An item-based model exports its weights beside the (empty) factors, as .npy files numpy reads.
+        let ease = try XCTUnwrap(try TestServer.connect(conninfo).execute("SELECT path FROM model_runs WHERE model = 'ease' ORDER BY run_id DESC LIMIT 1").scalar())
+        let out = Self.shared!.home.appendingPathComponent("ease-export-\(UUID().uuidString.prefix(6))")
+        try Self.check(Self.run(["export-factors", "--model", ease, "--out", out.path], conninfo: conninfo), "export-factors")
+        let movies = try XCTUnwrap(try TestServer.connect(conninfo).execute("SELECT count(*) FROM dim_movie").scalar())
+        let npy = try Data(contentsOf: out.appendingPathComponent("item_weights.npy"))
+        let header = String(decoding: npy.prefix(128), as: UTF8.self)
+        XCTAssertTrue(header.contains("'shape': (\(movies), \(movies))"), header)
+        XCTAssertEqual(npy.count, 128 + Int(movies)! * Int(movies)! * 4)
         // A ranking model's grid selects by the validation lists' NDCG (RMSE is refused).
         let grid = try XCTUnwrap(try json(Self.run(["train", "--model", "ease", "--grid", "lambda=50,500", "--json"], conninfo: conninfo)) as? [String: Any])
         let candidates = try XCTUnwrap(grid["candidates"] as? [[String: Any]])
