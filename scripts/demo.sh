@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job end to end on a fresh machine: install what is missing, build,
 # start the managed PostgreSQL, generate a sample Netflix-layout dataset, load it,
-# build features (the probe split), train ALS, evaluate it against the baselines
+# build features (the probe split), train ALS and EASE, evaluate them against the baselines
 # (with the HTML report), recommend movies for one customer, and write the
 # graph and analytics reports.
 # Sizes: RATINGS, CUSTOMERS, MOVIES (defaults below); a second run reuses the data and the load.
@@ -33,6 +33,9 @@ echo
 $recsys features --split probe
 echo
 $recsys train --model als --rank 8 --reg 0.03 --iterations 10
+echo
+# A ranking model beside it: recommend serves whichever ranked the validation part best.
+$recsys train --model ease
 echo
 reports=${RECSYS_HOME:-.recsys}/reports
 $recsys evaluate --out "$reports/evaluate"
