@@ -129,3 +129,10 @@ public struct RatingMatrix: Sendable, Equatable {
         return (movieCustomer[range], movieRating[range])
     }
 }
+
+extension RatingMatrix {
+    /// Ratings per customer: what a model records as each customer's training ratings.
+    public var customerSupport: [Int32] { (0..<customerCount).map { Int32(customerStart[$0 + 1] - customerStart[$0]) } }
+    /// Ratings per movie: the support a movie's scores rest on.
+    public var movieSupport: [Int32] { (0..<movieCount).map { Int32(movieStart[$0 + 1] - movieStart[$0]) } }
+}

@@ -133,7 +133,7 @@ public struct ALSTrainer: Sendable {
                                 movieBias: biases.movieBias.map { Float($0) }, rank: k,
                                 customerFactors: [Float](repeating: 0, count: matrix.customerCount * k),
                                 movieFactors: [Float](repeating: 0, count: matrix.movieCount * k),
-                                customerTrainCount: (0..<matrix.customerCount).map { Int32(matrix.customerStart[$0 + 1] - matrix.customerStart[$0]) })
+                                customerTrainCount: matrix.customerSupport)
         func unpack() {
             for c in 0..<matrix.customerCount {
                 for f in 0..<k { model.customerFactors[c * k + f] = customerRows[c * width + f] }

@@ -69,12 +69,8 @@ public struct EASETrainer: Sendable {
                 }
             }
         }
-        return FactorModel(kind: ModelKind.ease.rawValue, parameters: configuration.json, dataVersion: dataVersion, splitID: splitID,
-                           scale: scale, customerIDs: matrix.customerIDs, movieIDs: matrix.movieIDs, globalMean: 0,
-                           customerBias: [Float](repeating: 0, count: matrix.customerCount),
-                           movieBias: [Float](repeating: 0, count: n), rank: 0, customerFactors: [], movieFactors: [],
-                           customerTrainCount: (0..<matrix.customerCount).map { Int32(matrix.customerStart[$0 + 1] - matrix.customerStart[$0]) },
-                           itemWeights: weights, historyStart: matrix.customerStart, history: matrix.customerMovie)
+        return .itemBased(kind: .ease, parameters: configuration.json, weights: weights, trainedOn: matrix,
+                          scale: scale, dataVersion: dataVersion, splitID: splitID)
     }
 
     /// XᵀX for binary X, dense row-major n × n: entry (a, b) counts the

@@ -49,6 +49,18 @@ public struct FactorModel: RatingPredictor, Equatable {
 
     public var isItemBased: Bool { !itemWeights.isEmpty }
 
+    /// An item-based ranking model (EASE, item kNN): no factors, μ = 0 and zero
+    /// biases; `weights` (movies × movies) and `matrix`'s rows as its history.
+    public static func itemBased(kind: ModelKind, parameters: String, weights: [Float], trainedOn matrix: RatingMatrix,
+                                 scale: RatingScale, dataVersion: String, splitID: Int) -> FactorModel {
+        FactorModel(kind: kind.rawValue, parameters: parameters, dataVersion: dataVersion, splitID: splitID, scale: scale,
+                    customerIDs: matrix.customerIDs, movieIDs: matrix.movieIDs, globalMean: 0,
+                    customerBias: [Float](repeating: 0, count: matrix.customerCount),
+                    movieBias: [Float](repeating: 0, count: matrix.movieCount), rank: 0, customerFactors: [], movieFactors: [],
+                    customerTrainCount: matrix.customerSupport, itemWeights: weights,
+                    historyStart: matrix.customerStart, history: matrix.customerMovie)
+    }
+
     public init(kind: String, parameters: String, dataVersion: String, splitID: Int, scale: RatingScale,
                 customerIDs: [Int64], movieIDs: [Int64], globalMean: Double, customerBias: [Float], movieBias: [Float],
                 rank: Int, customerFactors: [Float], movieFactors: [Float], customerTrainCount: [Int32],
@@ -157,9 +169,4 @@ extension FactorModel {
         }
         return model
     }
-}
-
-extension RatingMatrix {
-    /// Training ratings per movie.
-    public var movieSupport: [Int32] { (0..<movieCount).map { Int32(movieStart[$0 + 1] - movieStart[$0]) } }
 }

@@ -108,7 +108,7 @@ public struct ImplicitALSTrainer: Sendable {
                            customerBias: [Float](repeating: 0, count: matrix.customerCount),
                            movieBias: [Float](repeating: 0, count: matrix.movieCount), rank: k,
                            customerFactors: x, movieFactors: y,
-                           customerTrainCount: (0..<matrix.customerCount).map { Int32(matrix.customerStart[$0 + 1] - matrix.customerStart[$0]) })
+                           customerTrainCount: matrix.customerSupport)
     }
 
     /// One half-sweep: every row of `solved` a few CG steps closer to its

@@ -259,9 +259,7 @@ public struct RandomizedSVD: Sendable {
                            globalMean: biases.globalMean, customerBias: biases.customerBias.map { Float($0) },
                            movieBias: biases.movieBias.map { Float($0) }, rank: k,
                            customerFactors: customerFactors, movieFactors: movieFactors,
-                           customerTrainCount: (0..<matrix.customerCount).map {
-                               Int32(matrix.customerStart[$0 + 1] - matrix.customerStart[$0])
-                           })
+                           customerTrainCount: matrix.customerSupport)
     }
 }
 

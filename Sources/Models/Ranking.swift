@@ -151,7 +151,7 @@ public enum Ranking {
                     customerBias: [Float](repeating: 0, count: train.customerCount),
                     movieBias: (0..<train.movieCount).map { Float(train.movieStart[$0 + 1] - train.movieStart[$0]) },
                     rank: 0, customerFactors: [], movieFactors: [],
-                    customerTrainCount: (0..<train.customerCount).map { Int32(train.customerStart[$0 + 1] - train.customerStart[$0]) })
+                    customerTrainCount: train.customerSupport)
     }
 
     /// The bias baseline as a rank-0 factor model (μ + b_u + b_i): what a
@@ -161,7 +161,7 @@ public enum Ranking {
                     customerIDs: train.customerIDs, movieIDs: train.movieIDs, globalMean: biases.globalMean,
                     customerBias: biases.customerBias.map { Float($0) }, movieBias: biases.movieBias.map { Float($0) },
                     rank: 0, customerFactors: [], movieFactors: [],
-                    customerTrainCount: (0..<train.customerCount).map { Int32(train.customerStart[$0 + 1] - train.customerStart[$0]) })
+                    customerTrainCount: train.customerSupport)
     }
 }
 

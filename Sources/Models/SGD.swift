@@ -149,9 +149,7 @@ public struct SGDTrainer: Sendable {
                                 movieBias: biases.movieBias.map { Float($0) }, rank: k,
                                 customerFactors: [Float](repeating: 0, count: matrix.customerCount * k),
                                 movieFactors: [Float](repeating: 0, count: matrix.movieCount * k),
-                                customerTrainCount: (0..<matrix.customerCount).map {
-                                    Int32(matrix.customerStart[$0 + 1] - matrix.customerStart[$0])
-                                })
+                                customerTrainCount: matrix.customerSupport)
         var generator = SeededGenerator(seed: configuration.seed)
         let sigma = configuration.initialStandardDeviation
         for i in 0..<model.customerFactors.count { model.customerFactors[i] = Float(generator.nextGaussian() * sigma) }

@@ -118,8 +118,8 @@ public enum Evaluator {
         try add("bias", BaselinePredictor.bias(data.biases, scale: data.scale), path: nil, run: nil,
                 rankable: ranked ? Ranking.baselineModel(data.biases, train: data.train, scale: data.scale) : nil)
         if ranked {
-            try add("popularity", Ranking.popularityModel(train: data.train, scale: data.scale), path: nil, run: nil,
-                    rankable: Ranking.popularityModel(train: data.train, scale: data.scale), predictsRatings: false)
+            let popularity = Ranking.popularityModel(train: data.train, scale: data.scale)
+            try add("popularity", popularity, path: nil, run: nil, rankable: popularity, predictsRatings: false)
         }
         for path in paths {
             let file = try ModelFile(contentsOf: URL(fileURLWithPath: path))

@@ -49,22 +49,10 @@ final class EASETests: XCTestCase {
         XCTAssertThrowsError(try { var bad = EASEConfiguration(); bad.lambda = 0; try bad.validate() }())
     }
 
-    /// Two tastes plus blockbusters (as in ImplicitALSTests): EASE learns
+    /// Two tastes plus blockbusters (`tasteRatings`): EASE learns
     /// which movies go together and beats "most popular" by far.
     func testItRanksByTasteWhereMostPopularCannot() throws {
-        var rng = SeededGenerator(seed: 7)
-        var entries: [RatingMatrix.Entry] = []
-        var heldOut = HeldOutRatings()
-        for c in 0..<200 {
-            var own = Array((c % 2 * 20)..<(c % 2 * 20 + 20))
-            own.shuffle(using: &rng)
-            for m in own.prefix(6) { entries.append(.init(customer: Int32(c), movie: Int32(m), rating: 4, day: 0)) }
-            for m in 40..<44 where rng.unit() < 0.8 { entries.append(.init(customer: Int32(c), movie: Int32(m), rating: 4, day: 0)) }
-            for m in own.dropFirst(6).prefix(2) {
-                heldOut.customer.append(Int32(c)); heldOut.movie.append(Int32(m)); heldOut.rating.append(5)
-            }
-        }
-        let train = RatingMatrix(customerIDs: (0..<200).map { Int64($0 + 1) }, movieIDs: (0..<44).map { Int64($0 + 1) }, entries: entries)
+        let (train, heldOut) = tasteRatings(customers: 200, perTaste: 20, blockbusters: 4, seen: 6, heldOut: 2, seed: 7)
         let model = try EASETrainer(EASEConfiguration()).fit(train, scale: .netflix)
         let ease = Ranking.evaluate(model, on: heldOut, trainedOn: train, k: 5, threshold: 4)
         let popular = Ranking.evaluate(Ranking.popularityModel(train: train, scale: .netflix), on: heldOut, trainedOn: train, k: 5, threshold: 4)

@@ -110,17 +110,7 @@ extension GridSearchTests {
     /// A ranking model's grid: no rating metrics, candidates best first by the
     /// validation lists' NDCG, each candidate's figures those of a separate fit.
     func testARankingGridSelectsByNDCG() throws {
-        var rng = SeededGenerator(seed: 11)
-        var entries: [RatingMatrix.Entry] = []
-        var validation = HeldOutRatings()
-        for c in 0..<120 {
-            var own = Array((c % 2 * 15)..<(c % 2 * 15 + 15))
-            own.shuffle(using: &rng)
-            for m in own.prefix(5) { entries.append(.init(customer: Int32(c), movie: Int32(m), rating: 4, day: 0)) }
-            for m in 30..<33 where rng.unit() < 0.8 { entries.append(.init(customer: Int32(c), movie: Int32(m), rating: 4, day: 0)) }
-            validation.customer.append(Int32(c)); validation.movie.append(Int32(own[5])); validation.rating.append(5)
-        }
-        let train = RatingMatrix(customerIDs: (0..<120).map { Int64($0 + 1) }, movieIDs: (0..<33).map { Int64($0 + 1) }, entries: entries)
+        let (train, validation) = tasteRatings(customers: 120, perTaste: 15, blockbusters: 3, seen: 5, heldOut: 1, seed: 11)
         let grid = try ParameterGrid("lambda=1,30,3000", varying: ModelKind.ease.defaults)
         let fit: GridSearch.Fit = { params, _, matrix, snapshot in
             snapshot(nil, try ModelKind.ease.defaults.setting(params).fit(matrix, biases: BiasModel(fitting: matrix)))

@@ -4,29 +4,9 @@ import XCTest
 @testable import Models
 
 final class ImplicitALSTests: XCTestCase {
-    /// Two tastes: customers of taste 0 rate among movies 0..<20, of taste 1
-    /// among 20..<40 — and everybody rates the four blockbusters 40..<44
-    /// more often than any single taste movie. A held-out rating is one
-    /// more movie of the customer's own taste (rated 5), so "most popular"
-    /// (the blockbusters, then whatever) finds little and a ranking model
-    /// that learns the tastes finds much.
+    /// Two tastes and four blockbusters (see `tasteRatings`).
     private func tasteData(seed: UInt64 = 7) -> (train: RatingMatrix, heldOut: HeldOutRatings) {
-        var rng = SeededGenerator(seed: seed)
-        var entries: [RatingMatrix.Entry] = []
-        var heldOut = HeldOutRatings()
-        let customers = 200
-        for c in 0..<customers {
-            let taste = c % 2
-            var own = Array((taste * 20)..<(taste * 20 + 20))
-            own.shuffle(using: &rng)
-            for m in own.prefix(6) { entries.append(.init(customer: Int32(c), movie: Int32(m), rating: Float(3 + rng.next() % 3), day: 0)) }
-            for m in 40..<44 where rng.unit() < 0.8 { entries.append(.init(customer: Int32(c), movie: Int32(m), rating: 4, day: 0)) }
-            for m in own.dropFirst(6).prefix(2) {
-                heldOut.customer.append(Int32(c)); heldOut.movie.append(Int32(m)); heldOut.rating.append(5)
-            }
-        }
-        let ids = { (n: Int) in (0..<n).map { Int64($0 + 1) } }
-        return (RatingMatrix(customerIDs: ids(customers), movieIDs: ids(44), entries: entries), heldOut)
+        tasteRatings(customers: 200, perTaste: 20, blockbusters: 4, seen: 6, heldOut: 2, seed: seed)
     }
 
     func testItRanksByTasteWhereMostPopularCannot() throws {
