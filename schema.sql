@@ -186,6 +186,50 @@ CREATE TABLE IF NOT EXISTS recommendations (
     PRIMARY KEY (run_id, customer_key, position)
 );
 
+-- ---------------------------------------------------------------------------
+-- Live ratings (POST /v1/ratings of `recsys serve`).
+
+-- One row per accepted request. The Idempotency-Key maps to the first
+-- response: the same key again returns it and writes nothing.
+CREATE TABLE IF NOT EXISTS rating_batch (
+    batch_id         bigserial   PRIMARY KEY,
+    idempotency_key  text        UNIQUE,
+    request_hash     text        NOT NULL,          -- of the request body: a key reused for another body is refused
+    response         jsonb       NOT NULL,
+    inserted         integer     NOT NULL,          -- new (customer, movie) pairs in fact_ratings
+    replaced         integer     NOT NULL,          -- pairs whose rating or date changed (old value in fact_ratings_history)
+    new_customers    integer     NOT NULL,          -- rows added to dim_customer
+    new_dates        integer     NOT NULL,          -- rows added to dim_date
+    data_version     text        NOT NULL,          -- the warehouse's data version after this batch
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX IF NOT EXISTS rating_batch_version_idx ON rating_batch (data_version);
+
+-- Which batch wrote a fact row (NULL: the load).
+ALTER TABLE fact_ratings ADD COLUMN IF NOT EXISTS batch_id bigint;
+
+-- Every rating value that was replaced, with the interval it was current:
+-- "what did the warehouse say on day D" stays answerable.
+CREATE TABLE IF NOT EXISTS fact_ratings_history (
+    customer_key  integer      NOT NULL,
+    movie_key     integer      NOT NULL,
+    date_key      integer      NOT NULL,
+    rating        numeric(2,1) NOT NULL,
+    valid_from    timestamptz  NOT NULL,            -- written by the load (its start) or a batch
+    valid_to      timestamptz  NOT NULL,            -- replaced then
+    batch_id      bigint,                           -- that wrote the value (NULL: the load)
+    replaced_by   bigint       NOT NULL,            -- rating_batch.batch_id
+    PRIMARY KEY (customer_key, movie_key, valid_to)
+);
+
+-- The last batch that changed each customer's ratings: a model trained before
+-- it folds the customer in instead of serving stale factors.
+CREATE TABLE IF NOT EXISTS live_customer (
+    customer_key  integer PRIMARY KEY,
+    batch_id      bigint  NOT NULL
+);
+
 -- Warehouses made before the per-row key checks were dropped.
 ALTER TABLE feature_split_pair DROP CONSTRAINT IF EXISTS feature_split_pair_split_id_fkey;
 ALTER TABLE feature_customer_bias DROP CONSTRAINT IF EXISTS feature_customer_bias_split_id_fkey;

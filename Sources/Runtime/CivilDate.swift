@@ -1,3 +1,4 @@
+import Foundation
 /// A proleptic Gregorian calendar date (no time zone: the sources hold UTC days).
 public struct CivilDate: Hashable, Comparable, Sendable {
     public var year, month, day: Int
@@ -56,6 +57,9 @@ public struct CivilDate: Hashable, Comparable, Sendable {
         default: return 31
         }
     }
+
+    /// Today in UTC.
+    public static var today: CivilDate { CivilDate(daysSinceEpoch: Int(Date().timeIntervalSince1970 / 86_400)) }
 
     public static func < (a: CivilDate, b: CivilDate) -> Bool { a.daysSinceEpoch < b.daysSinceEpoch }
 }

@@ -118,6 +118,9 @@ public final class Connection {
         }
     }
 
+    /// False once the server went away (a pool drops such a connection).
+    public var isOpen: Bool { PQstatus(conn) == CONNECTION_OK }
+
     /// Runs one or more statements; returns the last result's rows.
     @discardableResult
     public func execute(_ sql: String) throws -> QueryResult {

@@ -144,22 +144,25 @@ public enum DataQuality {
                        count(*) FILTER (WHERE f.movie_key IS NOT NULL AND m.movie_key IS NULL) AS orphan_movies,
                        count(*) FILTER (WHERE f.date_key IS NULL OR d.date_key IS NULL) AS orphan_dates,
                        count(*) FILTER (WHERE f.rating IS NULL OR f.rating NOT IN (\(rules.ratings.joined(separator: ", ")))) AS bad_ratings,
-                       count(*) FILTER (WHERE f.date_key < \(lo) OR f.date_key > \(hi)) AS facts_out_of_range,
+                       -- A live batch (POST /v1/ratings) may rate up to today, past the source's range.
+                       count(*) FILTER (WHERE f.date_key < \(lo) OR f.date_key > CASE WHEN f.batch_id IS NULL THEN \(hi) ELSE \(today) END) AS facts_out_of_range,
                        min(f.date_key) AS first_key, max(f.date_key) AS last_key
                 FROM fact_ratings f
                 LEFT JOIN (SELECT DISTINCT movie_key FROM dim_movie) m ON m.movie_key = f.movie_key
                 LEFT JOIN (SELECT DISTINCT date_key FROM dim_date) d ON d.date_key = f.date_key
             ), dd AS (
-                SELECT count(*) FILTER (WHERE date_key < \(lo) OR date_key > \(hi)) AS dates_out_of_range,
+                SELECT count(*) FILTER (WHERE date_key < \(lo) OR date_key > CASE WHEN EXISTS (SELECT 1 FROM rating_batch WHERE new_dates > 0)
+                                                                             THEN \(today) ELSE \(hi) END) AS dates_out_of_range,
                        min(date_actual) AS first_date, max(date_actual) AS last_date
                 FROM dim_date
             ), book AS (
                 SELECT (SELECT sum(rows) FROM etl_checkpoint WHERE stage = 'fact_ratings') AS checkpoint_rows,
                        (SELECT sum(expected) FROM etl_checkpoint WHERE stage = 'fact_ratings') AS checkpoint_expected,
-                       (SELECT (expected ->> 'fact_ratings')::bigint FROM etl_run) AS run_expected
+                       (SELECT (expected ->> 'fact_ratings')::bigint FROM etl_run) AS run_expected,
+                       (SELECT coalesce(sum(inserted), 0) FROM rating_batch) AS live
             )
             SELECT f.*, dd.*, f.rows::text AS rows_text,
-                   \(agreedCount("book.checkpoint_rows", "book.checkpoint_expected", "book.run_expected")) AS expected_rows,
+                   \(agreedCount("book.checkpoint_rows", "book.checkpoint_expected", "book.run_expected", live: "book.live")) AS expected_rows,
                    f.facts_out_of_range + dd.dates_out_of_range AS dates_out_of_range_total,
                    format('facts %s … %s, dim_date %s … %s; %s rows out of range',
                           coalesce(to_date(f.first_key::text, 'YYYYMMDD')::text, '-'), coalesce(to_date(f.last_key::text, 'YYYYMMDD')::text, '-'),
@@ -167,7 +170,7 @@ public enum DataQuality {
                           f.facts_out_of_range + dd.dates_out_of_range) AS date_detail,
                    format('%s … %s and not after today (%s)', to_date('\(lo)', 'YYYYMMDD'),
                           to_date(\(hi)::text, 'YYYYMMDD'), current_date) AS accepted_dates,
-                   \(bookkeepingDetail("book.checkpoint_rows", "book.checkpoint_expected", "book.run_expected")) AS count_detail
+                   \(bookkeepingDetail("book.checkpoint_rows", "book.checkpoint_expected", "book.run_expected", live: "book.live")) AS count_detail
             FROM f, dd, book
             """)
         list.append(Expectation(name: "not_null.fact_ratings.key", description: "fact_ratings.(movie_key, customer_key) is never NULL",
@@ -215,15 +218,18 @@ public enum DataQuality {
         list.append(Expectation(name: "row_count.fact_ratings",
                                 description: "fact_ratings holds the rows its checkpoint committed and the scan expected",
                                 measurement: facts, rule: .equal(observed: "rows_text", expected: "expected_rows"), detail: "count_detail"))
+        // Live batches add customers and dates (never movies), each counted in rating_batch.
+        let liveColumn = ["dim_date": "new_dates", "dim_movie": "0", "dim_customer": "new_customers"]
         for table in ["dim_date", "dim_movie", "dim_customer"] {
             let m = Measurement(name: "\(table) count", sql: """
                 WITH t AS (SELECT count(*) AS n FROM \(table)),
                      book AS (SELECT (SELECT rows FROM etl_checkpoint WHERE stage = '\(table)' AND file = '') AS checkpoint_rows,
                                      (SELECT expected FROM etl_checkpoint WHERE stage = '\(table)' AND file = '') AS checkpoint_expected,
-                                     (SELECT (expected ->> '\(table)')::bigint FROM etl_run) AS run_expected)
+                                     (SELECT (expected ->> '\(table)')::bigint FROM etl_run) AS run_expected,
+                                     (SELECT coalesce(sum(\(liveColumn[table]!)), 0) FROM rating_batch) AS live)
                 SELECT t.n::text AS rows_text,
-                       \(agreedCount("book.checkpoint_rows", "book.checkpoint_expected", "book.run_expected")) AS expected_rows,
-                       \(bookkeepingDetail("book.checkpoint_rows", "book.checkpoint_expected", "book.run_expected")) AS count_detail
+                       \(agreedCount("book.checkpoint_rows", "book.checkpoint_expected", "book.run_expected", live: "book.live")) AS expected_rows,
+                       \(bookkeepingDetail("book.checkpoint_rows", "book.checkpoint_expected", "book.run_expected", live: "book.live")) AS count_detail
                 FROM t, book
                 """)
             list.append(Expectation(name: "row_count.\(table)", description: "\(table) holds the rows its checkpoint committed and the scan expected",
@@ -264,6 +270,25 @@ public enum DataQuality {
                                 description: "dim_customer total_ratings, first and last rating dates equal the facts' (customers that differ)",
                                 measurement: aggregates, rule: .zero("mismatched"), detail: "first_mismatch"))
 
+        // The live batches' history: each replaced value once, with an interval
+        // that ends where the next value's begins (never overlapping).
+        let history = Measurement(name: "fact_ratings_history", sql: """
+            WITH h AS (
+                SELECT valid_from, valid_to,
+                       lag(valid_to) OVER (PARTITION BY customer_key, movie_key ORDER BY valid_to) AS previous_to
+                FROM fact_ratings_history
+            )
+            SELECT (SELECT count(*) FROM fact_ratings_history)::text AS rows_text,
+                   (SELECT coalesce(sum(replaced), 0) FROM rating_batch)::text AS expected_rows,
+                   (SELECT count(*) FROM h WHERE valid_from > valid_to OR valid_from < previous_to) AS overlapping
+            """)
+        list.append(Expectation(name: "row_count.fact_ratings_history",
+                                description: "fact_ratings_history holds every value a live batch replaced (rating_batch.replaced)",
+                                measurement: history, rule: .equal(observed: "rows_text", expected: "expected_rows")))
+        list.append(Expectation(name: "history.intervals",
+                                description: "no two values of one (customer, movie) pair were current at once (overlapping intervals)",
+                                measurement: history, rule: .zero("overlapping")))
+
         let freshness = Measurement(name: "freshness", sql: """
             SELECT round((extract(epoch FROM now() - finished_at) / 86400)::numeric, 2) AS age_days,
                    coalesce('finished ' || to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'), 'no finished load') AS finished
@@ -278,12 +303,13 @@ public enum DataQuality {
 
     /// The count the bookkeeping agrees on, or a text naming the disagreement
     /// (which then never equals the table's count).
-    private static func agreedCount(_ rows: String, _ expected: String, _ run: String) -> String {
-        "CASE WHEN \(rows) = \(expected) AND \(expected) = \(run) THEN \(rows)::text END"
+    /// `live`: rows the live batches added since the load (rating_batch).
+    private static func agreedCount(_ rows: String, _ expected: String, _ run: String, live: String) -> String {
+        "CASE WHEN \(rows) = \(expected) AND \(expected) = \(run) THEN (\(rows) + \(live))::text END"
     }
 
-    private static func bookkeepingDetail(_ rows: String, _ expected: String, _ run: String) -> String {
-        "format('checkpoint rows %s, checkpoint expected %s, etl_run expected %s', coalesce(\(rows)::text, 'none'), coalesce(\(expected)::text, 'none'), coalesce(\(run)::text, 'none'))"
+    private static func bookkeepingDetail(_ rows: String, _ expected: String, _ run: String, live: String) -> String {
+        "format('checkpoint rows %s, checkpoint expected %s, etl_run expected %s%s', coalesce(\(rows)::text, 'none'), coalesce(\(expected)::text, 'none'), coalesce(\(run)::text, 'none'), CASE WHEN \(live) > 0 THEN format(', + %s from live batches', \(live)) ELSE '' END)"
     }
 
     static func formatNumber(_ value: Double) -> String {

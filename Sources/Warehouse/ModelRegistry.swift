@@ -160,27 +160,6 @@ public enum ModelRegistry {
         }
     }
 
-    /// A customer as the warehouse knows them now.
-    public struct Customer: Sendable {
-        public var key: Int
-        /// Every current rating: (movie_id, rating).
-        public var ratings: [(movieID: Int64, rating: Double)]
-    }
-
-    /// The customer with source id `id`, or nil when the warehouse has none.
-    public static func customer(id: Int64, _ connection: Connection) throws -> Customer? {
-        guard let key = try connection.execute("SELECT customer_key FROM dim_customer WHERE customer_id = $1", [String(id)])
-            .scalar().flatMap({ Int($0) }) else { return nil }
-        let rows = try connection.execute("""
-            SELECT m.movie_id, f.rating FROM fact_ratings f JOIN dim_movie m ON m.movie_key = f.movie_key
-            WHERE f.customer_key = $1
-            """, [String(key)]).rows
-        return Customer(key: key, ratings: rows.compactMap { r in
-            guard let m = Int64(r[0] ?? ""), let v = Double(r[1] ?? "") else { return nil }
-            return (m, v)
-        })
-    }
-
     /// Title and release year of movies by source id.
     public static func titles(_ ids: [Int64], _ connection: Connection) throws -> [Int64: (title: String, year: Int?)] {
         guard !ids.isEmpty else { return [:] }

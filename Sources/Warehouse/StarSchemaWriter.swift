@@ -54,7 +54,7 @@ final class StarSchemaWriter {
         return rows
     }
 
-    private static let monthNames = ["January", "February", "March", "April", "May", "June", "July",
+    static let monthNames = ["January", "February", "March", "April", "May", "June", "July",
                                      "August", "September", "October", "November", "December"]
 
     private func writeDates(_ writer: CopyWriter) throws {

@@ -118,10 +118,11 @@ public enum Recommender {
     /// gone (asked for explicitly); otherwise the lists go without the policy.
     public static func list(customer id: Int64, file: ModelFile, connection: Connection, top: Int,
                             includeRated: Bool, support: SupportPolicy = .ratingDefault, requireSupport: Bool = false) throws -> RecommendationList {
-        guard let person = try ModelRegistry.customer(id: id, connection) else {
+        guard let person = try LiveRatings.customer(id: id, modelVersion: file.dataVersion, connection: connection) else {
             throw WorkflowError(.notFound, "customer \(id) is not in the warehouse (dim_customer has no customer_id \(id))")
         }
-        return try list(customer: id, ratings: person.ratings, file: file, currentDataVersion: try ModelRegistry.dataVersion(connection),
+        return try list(customer: id, ratings: person.ratings, file: file,
+                        currentDataVersion: person.modelIsCurrent ? file.dataVersion : person.warehouseVersion,
                         top: top, includeRated: includeRated, support: support,
                         movieSupport: support.isNone ? nil : try movieSupport(of: file, connection, required: requireSupport)) {
             try ModelRegistry.titles($0, connection)
@@ -256,6 +257,12 @@ public enum SavedModels {
     /// by NDCG@10 — the newest on a tie, or when none recorded a ranking.
     /// Returns the file and why it was chosen.
     public static func bestRanking(_ connection: Connection) throws -> (file: ModelFile, reason: String) {
+        let (chosen, reason) = try bestRankingChoice(connection)
+        return (try ModelFile(contentsOf: URL(fileURLWithPath: chosen.path)), reason)
+    }
+
+    /// `bestRanking`'s choice without opening the file (a server compares run ids first).
+    public static func bestRankingChoice(_ connection: Connection) throws -> (saved: ModelRegistry.SavedModel, reason: String) {
         let saved = try intact(connection)
         guard let newest = saved.first else {
             throw WorkflowError(.notFound, "no saved model yet: run `recsys train` first (or give --model PATH)")
@@ -267,7 +274,7 @@ public enum SavedModels {
         let chosen = best ?? newest
         let reason = best.map { String(format: "the best validation NDCG@10 (%.4f) of %d saved models on split %d", $0.validationNDCG!, comparable.count, $0.splitID ?? 0) }
             ?? "the newest saved model (none recorded a validation ranking)"
-        return (try ModelFile(contentsOf: URL(fileURLWithPath: chosen.path)), reason)
+        return (chosen, reason)
     }
 
     /// The run that wrote `file`: the id the file records, else the newest registered run of its path.

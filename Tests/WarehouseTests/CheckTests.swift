@@ -66,7 +66,7 @@ final class CheckTests: DatabaseTestCase {
         try loadNetflix()
         let clean = try DataQuality.run(db)
         XCTAssertTrue(clean.passed, clean.results.filter { !$0.passed }.map { "\($0.name): \($0.observed) vs \($0.expected)" }.joined(separator: "; "))
-        XCTAssertEqual(clean.results.count, 17)
+        XCTAssertEqual(clean.results.count, 19)
         XCTAssertEqual(clean.format, "netflix")
         // Observed values are the real counts.
         let facts = try db.int("SELECT count(*) FROM fact_ratings")
@@ -137,6 +137,17 @@ final class CheckTests: DatabaseTestCase {
             ("row_count.etl_rejects", "INSERT INTO etl_rejects (file, line, text, reason) VALUES ('combined_data_1.txt', 1, 'x', 'test')"),
             ("customer_aggregates", "UPDATE dim_customer SET last_rating_date = last_rating_date + 1 WHERE customer_key = \(c)"),
             ("freshness.etl_run", "UPDATE etl_run SET finished_at = now() - interval '31 days'"),
+            // A replaced value that no batch accounts for.
+            ("row_count.fact_ratings_history", """
+                INSERT INTO fact_ratings_history VALUES (\(c), \(m), 20050215, 3, now() - interval '2 days', now() - interval '1 day', NULL, 1)
+                """),
+            // Two values of one pair current at once (a batch that says it replaced both).
+            ("history.intervals", """
+                INSERT INTO rating_batch (request_hash, response, inserted, replaced, new_customers, new_dates, data_version)
+                VALUES ('h', '{}', 0, 2, 0, 0, 'v');
+                INSERT INTO fact_ratings_history VALUES (\(c), \(m), 20050215, 3, now() - interval '3 days', now() - interval '1 day', NULL, 1),
+                                                        (\(c), \(m), 20050216, 4, now() - interval '2 days', now(), NULL, 1)
+                """),
         ]
         for (expectation, sql) in cases {
             XCTAssertEqual(try failures(sql), [expectation], expectation)
