@@ -10,6 +10,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C shims: each is used by exactly one Swift module.
@@ -51,10 +56,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The HTTP front end (`recsys serve`): routes over the same use cases as the CLI.
+        .target(
+            name: "Serving",
+            dependencies: [
+                "Workflows", "Warehouse", "Features", "Models", "Runtime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "recsys",
             dependencies: [
-                "Workflows", "Warehouse", "Features", "Models", "Graph", "Runtime", "Generator", "Reports",
+                "Serving", "Workflows", "Warehouse", "Features", "Models", "Graph", "Runtime", "Generator", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -82,6 +102,14 @@ let package = Package(
         .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "Models", "Features", "Graph", "Reports", "Runtime"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Features", "Runtime"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Features", "Runtime"]),
+        .testTarget(
+            name: "ServingTests",
+            dependencies: [
+                "Serving", "Warehouse", "Workflows", "Models", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .testTarget(name: "RecsysCLITests", dependencies: ["Warehouse", "Models", "Runtime", "Generator", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -59,6 +59,17 @@ public enum Interruption {
         state.withLock { $0.sources = sources }
     }
 
+    /// Gives SIGINT and SIGTERM to another owner (a server that drains its
+    /// requests on them and exits 0): the handlers and their grace-period exit
+    /// are removed; the signals stay ignored by default, so a dispatch source
+    /// of the new owner receives them.
+    public static func handOver() {
+        state.withLock { state in
+            state.sources.forEach { $0.cancel() }
+            state.sources.removeAll()
+        }
+    }
+
     /// Runs `hook` when a signal asks for a stop (e.g. cancel the queries the
     /// server is running for us, which no loop of ours can poll).
     public static func onSignal(_ hook: @escaping @Sendable () -> Void) {
