@@ -111,7 +111,7 @@ public enum LiveRatings {
             }
             guard scale.contains(r.rating) else {
                 throw IngestError(.invalid, field: "ratings[\(i)].rating",
-                                  "ratings[\(i)].rating \(r.rating) is not on this warehouse's scale (\(scale.minimum)…\(scale.maximum) in steps of \(scale.step))")
+                                  "ratings[\(i)].rating \(plain(r.rating)) is not on this warehouse's scale (\(plain(scale.minimum))…\(plain(scale.maximum)) in steps of \(plain(scale.step)))")
             }
             guard r.date <= today, r.date.year >= 1900 else {
                 throw IngestError(.invalid, field: "ratings[\(i)].date", "ratings[\(i)].date \(r.date.iso) is \(r.date.year < 1900 ? "before 1900" : "in the future")")
@@ -121,6 +121,11 @@ public enum LiveRatings {
                                   "ratings[\(i)] rates movie \(r.movieID) for customer \(r.customerID) again (ratings[\(first)] did): send one rating per pair")
             }
         }
+    }
+
+    /// 4 rather than 4.0; 3.5 as it is.
+    private static func plain(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 
     private struct PairKey: Hashable { var customer: Int64; var movie: Int64 }
