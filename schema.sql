@@ -230,6 +230,40 @@ CREATE TABLE IF NOT EXISTS live_customer (
     batch_id      bigint  NOT NULL
 );
 
+-- ---------------------------------------------------------------------------
+-- Appended files (recsys load --append DIR): new ratings and titles after the first load.
+
+-- One row per appended file (by its full path): its fingerprint and how far it
+-- is applied. Each batch of ratings commits with rows_done, so a killed append
+-- resumes exactly; a done file with the same fingerprint is skipped; a done
+-- file whose bytes changed is refused.
+CREATE TABLE IF NOT EXISTS etl_append_file (
+    path         text        PRIMARY KEY,
+    kind         text        NOT NULL CHECK (kind IN ('ratings', 'titles')),
+    fingerprint  jsonb       NOT NULL,
+    rows_total   bigint      NOT NULL,              -- ratings (or title rows) the file holds
+    rows_done    bigint      NOT NULL DEFAULT 0,    -- applied so far, committed with each batch
+    new_movies   integer     NOT NULL DEFAULT 0,    -- rows a titles file added to dim_movie
+    done         boolean     NOT NULL DEFAULT false,
+    started_at   timestamptz NOT NULL DEFAULT now(),
+    finished_at  timestamptz
+);
+
+-- Every version of every movie whose title, year or genres an appended titles
+-- file changed (SCD type 2); dim_movie holds the current one.
+CREATE TABLE IF NOT EXISTS dim_movie_history (
+    movie_key     integer     NOT NULL,
+    movie_id      bigint      NOT NULL,
+    title         text        NOT NULL,
+    release_year  smallint,
+    genres        text,
+    valid_from    timestamptz NOT NULL,
+    valid_to      timestamptz,                      -- NULL while current
+    is_current    boolean     NOT NULL,
+    PRIMARY KEY (movie_key, valid_from)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS dim_movie_history_current_idx ON dim_movie_history (movie_key) WHERE is_current;
+
 -- Warehouses made before the per-row key checks were dropped.
 ALTER TABLE feature_split_pair DROP CONSTRAINT IF EXISTS feature_split_pair_split_id_fkey;
 ALTER TABLE feature_customer_bias DROP CONSTRAINT IF EXISTS feature_customer_bias_split_id_fkey;

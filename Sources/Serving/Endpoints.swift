@@ -117,8 +117,7 @@ struct Endpoints: Sendable {
         guard let state else { throw APIError.notFound("customer \(id) is not in the warehouse") }
         let list = try Recommender.list(customer: id, ratings: state.ratings, file: file,
                                         currentDataVersion: state.modelIsCurrent ? file.dataVersion : state.warehouseVersion,
-                                        top: top, includeRated: includeRated, support: model.support, movieSupport: model.movieSupport,
-                                        titles: titles)
+                                        top: top, includeRated: includeRated, scoring: model.scoring, titles: titles)
         if list.basis == .foldedIn { metrics.foldedIn() }
         return try JSONResponse.make(ServedRecommendations(list: list, runId: model.runID, warehouse: "live"))
     }
@@ -135,7 +134,7 @@ struct Endpoints: Sendable {
         let history: [(movieID: Int64, rating: Double)] = file.isItemBased
             ? (Int(file.historyStart[c])..<Int(file.historyStart[c + 1])).map { (file.movieIDs[Int(file.history[$0])], 0) } : []
         var list = try Recommender.list(customer: id, ratings: history, file: file, currentDataVersion: file.dataVersion, top: top,
-                                        includeRated: includeRated, support: model.support, movieSupport: model.movieSupport, titles: titles)
+                                        includeRated: includeRated, scoring: model.scoring, titles: titles)
         list.ratingsKnown = history.count
         let note = file.isItemBased
             ? "the warehouse is unreachable: scored from the customer's training ratings in the model; newer ratings are not seen"

@@ -14,9 +14,8 @@ final class ServedModel: @unchecked Sendable {
     let reason: String
     let loadedAt: Date
     let similar: SimilarMovies
-    /// Each model movie's training ratings, for the support policy of rating models (nil: unknown).
-    let movieSupport: [Int32]?
-    let support: SupportPolicy
+    /// recommend's default for rating models, its tables made once.
+    let scoring: ListScoring
     /// Titles of the warehouse's movies when the model was loaded: lists keep
     /// their titles while the warehouse is unreachable.
     let titles: [Int64: (title: String, year: Int?)]
@@ -25,13 +24,11 @@ final class ServedModel: @unchecked Sendable {
         self.file = file
         self.runID = runID
         self.reason = reason
-        self.movieSupport = movieSupport
         self.titles = titles
         loadedAt = Date()
         similar = SimilarMovies(file)
-        let predictsRatings = ModelKind(rawValue: file.kind)?.predictsRatings ?? true
-        // recommend's default for rating models: the same lists from both front ends.
-        support = predictsRatings && movieSupport != nil ? .ratingDefault : .none
+        // recommend's default policy: the same lists from both front ends.
+        scoring = ListScoring(file: file, support: .ratingDefault, movieSupport: movieSupport)
     }
 
     func title(of id: Int64) -> (title: String, year: Int?) { titles[id] ?? ("", nil) }

@@ -218,15 +218,18 @@ public enum DataQuality {
         list.append(Expectation(name: "row_count.fact_ratings",
                                 description: "fact_ratings holds the rows its checkpoint committed and the scan expected",
                                 measurement: facts, rule: .equal(observed: "rows_text", expected: "expected_rows"), detail: "count_detail"))
-        // Live batches add customers and dates (never movies), each counted in rating_batch.
-        let liveColumn = ["dim_date": "new_dates", "dim_movie": "0", "dim_customer": "new_customers"]
+        // Live batches and appended files add customers and dates (counted in rating_batch),
+        // appended titles files movies (etl_append_file).
+        let liveAdded = ["dim_date": "(SELECT coalesce(sum(new_dates), 0) FROM rating_batch)",
+                         "dim_movie": "(SELECT coalesce(sum(new_movies), 0) FROM etl_append_file)",
+                         "dim_customer": "(SELECT coalesce(sum(new_customers), 0) FROM rating_batch)"]
         for table in ["dim_date", "dim_movie", "dim_customer"] {
             let m = Measurement(name: "\(table) count", sql: """
                 WITH t AS (SELECT count(*) AS n FROM \(table)),
                      book AS (SELECT (SELECT rows FROM etl_checkpoint WHERE stage = '\(table)' AND file = '') AS checkpoint_rows,
                                      (SELECT expected FROM etl_checkpoint WHERE stage = '\(table)' AND file = '') AS checkpoint_expected,
                                      (SELECT (expected ->> '\(table)')::bigint FROM etl_run) AS run_expected,
-                                     (SELECT coalesce(sum(\(liveColumn[table]!)), 0) FROM rating_batch) AS live)
+                                     \(liveAdded[table]!) AS live)
                 SELECT t.n::text AS rows_text,
                        \(agreedCount("book.checkpoint_rows", "book.checkpoint_expected", "book.run_expected", live: "book.live")) AS expected_rows,
                        \(bookkeepingDetail("book.checkpoint_rows", "book.checkpoint_expected", "book.run_expected", live: "book.live")) AS count_detail
@@ -289,6 +292,24 @@ public enum DataQuality {
                                 description: "no two values of one (customer, movie) pair were current at once (overlapping intervals)",
                                 measurement: history, rule: .zero("overlapping")))
 
+        // Appended titles: one current version per movie, the same as dim_movie, and versions that follow one another.
+        let movieHistory = Measurement(name: "dim_movie_history", sql: """
+            WITH h AS (
+                SELECT movie_key, valid_from, valid_to, is_current,
+                       lead(valid_from) OVER (PARTITION BY movie_key ORDER BY valid_from) AS next_from
+                FROM dim_movie_history
+            )
+            SELECT (SELECT count(*) FROM (SELECT movie_key FROM dim_movie_history GROUP BY movie_key
+                                          HAVING count(*) FILTER (WHERE is_current) <> 1) k)
+                 + (SELECT count(*) FROM dim_movie_history h JOIN dim_movie m USING (movie_key)
+                    WHERE h.is_current AND (h.title, h.release_year, h.genres) IS DISTINCT FROM (m.title, m.release_year, m.genres))
+                 + (SELECT count(*) FROM h WHERE (is_current AND valid_to IS NOT NULL) OR (NOT is_current AND valid_to IS DISTINCT FROM next_from))
+                   AS broken
+            """)
+        list.append(Expectation(name: "history.dim_movie",
+                                description: "dim_movie_history has one current version per movie, equal to dim_movie, and gapless intervals (movies that break it)",
+                                measurement: movieHistory, rule: .zero("broken")))
+
         let freshness = Measurement(name: "freshness", sql: """
             SELECT round((extract(epoch FROM now() - finished_at) / 86400)::numeric, 2) AS age_days,
                    coalesce('finished ' || to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'), 'no finished load') AS finished
@@ -309,7 +330,7 @@ public enum DataQuality {
     }
 
     private static func bookkeepingDetail(_ rows: String, _ expected: String, _ run: String, live: String) -> String {
-        "format('checkpoint rows %s, checkpoint expected %s, etl_run expected %s%s', coalesce(\(rows)::text, 'none'), coalesce(\(expected)::text, 'none'), coalesce(\(run)::text, 'none'), CASE WHEN \(live) > 0 THEN format(', + %s from live batches', \(live)) ELSE '' END)"
+        "format('checkpoint rows %s, checkpoint expected %s, etl_run expected %s%s', coalesce(\(rows)::text, 'none'), coalesce(\(expected)::text, 'none'), coalesce(\(run)::text, 'none'), CASE WHEN \(live) > 0 THEN format(', + %s from live batches and appends', \(live)) ELSE '' END)"
     }
 
     static func formatNumber(_ value: Double) -> String {

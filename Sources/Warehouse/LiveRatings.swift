@@ -95,7 +95,7 @@ public enum LiveRatings {
             }
             let scale: RatingScale = run[0] == "movielens" ? .movieLens : .netflix
             try validate(ratings, scale: scale, today: today)
-            return (try write(ratings, version: version, idempotencyKey: idempotencyKey, requestHash: requestHash, connection: connection), false)
+            return (try apply(ratings, version: version, idempotencyKey: idempotencyKey, requestHash: requestHash, connection: connection), false)
         }
     }
 
@@ -132,8 +132,10 @@ public enum LiveRatings {
 
     private static func array<T>(_ values: [T]) -> String { "{" + values.map { "\($0)" }.joined(separator: ",") + "}" }
 
-    private static func write(_ ratings: [IncomingRating], version: String, idempotencyKey: String?, requestHash: String,
-                              connection: Connection) throws -> IngestResult {
+    /// Writes one validated batch inside the caller's transaction, which holds
+    /// `ingestLock` (a POST and an appended file's batch alike); logs it in rating_batch.
+    static func apply(_ ratings: [IncomingRating], version: String, idempotencyKey: String?, requestHash: String,
+                      connection: Connection) throws -> IngestResult {
         // Movies must exist: a rating of an unknown movie is a mistake, not a new title.
         let movieIDs = Array(Set(ratings.map(\.movieID))).sorted()
         var movieKey: [Int64: Int] = [:]

@@ -37,7 +37,7 @@ enum LoadBookkeeping {
 
     /// Deletes all loaded data and bookkeeping (for `--fresh`).
     static func wipe(_ connection: Connection) throws {
-        try connection.execute("TRUNCATE fact_ratings, dim_customer, dim_movie, dim_date, etl_checkpoint, etl_rejects, etl_run, rating_batch, fact_ratings_history, live_customer")
+        try connection.execute("TRUNCATE fact_ratings, dim_customer, dim_movie, dim_date, etl_checkpoint, etl_rejects, etl_run, rating_batch, fact_ratings_history, live_customer, etl_append_file, dim_movie_history")
     }
 
     /// Records the run, its expected counts, its rejects and an empty

@@ -18,6 +18,32 @@ public enum Loading {
     }
 }
 
+/// The append use case (`recsys load --append DIR`): new files into the loaded
+/// warehouse. The full check is not run after it (two passes over all the
+/// facts would undo the point of a delta); `recsys check` runs it on demand.
+public enum Appending {
+    public static func run(_ options: AppendOptions, database: Database, logger: Logger) throws -> AppendReport {
+        try AppendLoader(database: database, options: options, logger: logger).run()
+    }
+}
+
+extension AppendReport {
+    /// What `recsys load --append` prints without --json.
+    public var text: String {
+        if alreadyLoaded { return "every file here was appended before (data version \(dataVersion)); nothing to do" }
+        var table = [["file", "ratings", "this run", "new pairs", "re-ratings", "unchanged", "new customers", ""]]
+        for f in files {
+            table.append([URL(fileURLWithPath: f.file).lastPathComponent, ProgressReporter.count(f.ratings), ProgressReporter.count(f.appliedThisRun),
+                          ProgressReporter.count(f.inserted), ProgressReporter.count(f.replaced), ProgressReporter.count(f.unchanged),
+                          ProgressReporter.count(f.newCustomers),
+                          f.alreadyLoaded ? "(appended before)" : f.appliedThisRun < f.ratings ? "(resumed)" : ""])
+        }
+        var text = "appended to the warehouse (data version \(dataVersion)) in \(String(format: "%.1f", seconds)) s\n" + TextTable.render(table)
+        if newMovies > 0 || changedMovies > 0 { text += "\ntitles: \(newMovies) new movies, \(changedMovies) changed (versions in dim_movie_history)" }
+        return text + "\nre-rated pairs keep their previous values in fact_ratings_history; `recsys check` verifies the warehouse"
+    }
+}
+
 /// At least one expectation failed: exit 1, naming them on stderr.
 public struct CheckFailure: Error, CustomStringConvertible {
     public var report: CheckReport

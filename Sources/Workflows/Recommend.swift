@@ -66,6 +66,14 @@ public enum Recommender {
                             currentDataVersion: String?, top: Int, includeRated: Bool,
                             support: SupportPolicy = .none, movieSupport: [Int32]? = nil,
                             titles: ([Int64]) throws -> [Int64: (title: String, year: Int?)]) throws -> RecommendationList {
+        try list(customer: id, ratings: ratings, file: file, currentDataVersion: currentDataVersion, top: top, includeRated: includeRated,
+                 scoring: ListScoring(file: file, support: support, movieSupport: movieSupport), titles: titles)
+    }
+
+    /// The same, with the model's scoring tables made beforehand (a server makes them once per model).
+    public static func list(customer id: Int64, ratings: [(movieID: Int64, rating: Double)], file: ModelFile,
+                            currentDataVersion: String?, top: Int, includeRated: Bool, scoring: ListScoring,
+                            titles: ([Int64]) throws -> [Int64: (title: String, year: Int?)]) throws -> RecommendationList {
         let rated = ratings.compactMap { r in file.movieIndex(of: r.movieID).map { (movie: Int32($0), rating: Float(r.rating)) } }
         var basis = RecommendationBasis.baseline
         var factors = [Float](repeating: 0, count: file.rank)
@@ -82,9 +90,7 @@ public enum Recommender {
         }
         let exclude = includeRated ? [] : rated.map(\.movie).sorted()
         let predictsRatings = ModelKind(rawValue: file.kind)?.predictsRatings ?? true
-        let adjusted = predictsRatings && !support.isNone
-            ? movieSupport.map { support.apply(movieSupport: $0, movieBias: file.movieBias, movieFactors: file.movieFactors, rank: file.rank) }
-            : nil
+        let adjusted = scoring.adjusted
         // An item-based model (EASE) scores from the customer's current ratings, whatever the basis.
         let history = file.isItemBased ? rated.map(\.movie).sorted() : []
         let items = factors.withUnsafeBufferPointer { p in
@@ -222,6 +228,20 @@ public enum Recommender {
         return try FoldIn.customer(ratings: rated, movieFactors: file.movieFactors, movieBias: file.movieBias,
                                    globalMean: file.globalMean, rank: file.rank,
                                    regularization: foldInRegularization(kind: file.kind, parameters: file.parameters))
+    }
+}
+
+/// A model's movie biases and factors as a support policy changes them (an
+/// unsupported movie's bias −∞, factors shrunk by support), for a rating
+/// model; nothing for a ranking model or without the training counts.
+public struct ListScoring: @unchecked Sendable {
+    let adjusted: (movieBias: [Float], movieFactors: [Float])?
+
+    public init(file: ModelFile, support: SupportPolicy, movieSupport: [Int32]?) {
+        let predictsRatings = ModelKind(rawValue: file.kind)?.predictsRatings ?? true
+        adjusted = predictsRatings && !support.isNone
+            ? movieSupport.map { support.apply(movieSupport: $0, movieBias: file.movieBias, movieFactors: file.movieFactors, rank: file.rank) }
+            : nil
     }
 }
 

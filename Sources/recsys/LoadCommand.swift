@@ -20,6 +20,13 @@ struct LoadCommand: ParsableCommand {
         run is skipped; an interrupted fact stage resumes at its last committed batch. Running the \
         same command again after any stop (crash, kill, bad input fixed) finishes the load.
 
+        --append DIR adds a folder of new files to the loaded warehouse: rating files of its layout \
+        (Netflix combined_data_*.txt blocks, or a MovieLens ratings.csv, lines in any order) and \
+        optionally a new titles file. Exactly once per file (the same folder again does nothing; a \
+        file changed after it was appended is refused, exit 3; a killed append resumes); into the live \
+        tables with their keys, without an exclusive lock. A pair rated again is replaced and its old \
+        value kept in fact_ratings_history; a changed title keeps its versions in dim_movie_history.
+
         Refuses (exit 3) when the warehouse holds rows no recorded load explains, when the source \
         files changed since the load they belong to, or while another load runs. Bad input stops \
         with exit 2 naming file and line, before anything is written.
@@ -27,6 +34,7 @@ struct LoadCommand: ParsableCommand {
     )
 
     @Option(help: "Folder with the dataset's files.") var data: String = "data"
+    @Option(help: ArgumentHelp("Folder of new files to add to the loaded warehouse.", valueName: "dir")) var append: String?
     @Option(help: "Layout of the folder: auto detects it from the file names.") var format: FormatChoice = .auto
     @Flag(help: "Delete everything the warehouse holds, then load from scratch.") var fresh = false
     @Option(help: "Skip up to N bad lines into the etl_rejects table instead of stopping at the first.") var maxRejects: Int = 0
@@ -40,6 +48,9 @@ struct LoadCommand: ParsableCommand {
         if maxRejects < 0 { throw ValidationError("--max-rejects must be 0 or more") }
         if batchRows < 1 { throw ValidationError("--batch-rows must be at least 1") }
         if status && fresh { throw ValidationError("--status only reports; it cannot be combined with --fresh") }
+        if append != nil && (fresh || status || maxRejects > 0) {
+            throw ValidationError("--append cannot be combined with --fresh, --status or --max-rejects (an appended file is applied whole or not at all)")
+        }
     }
 
     func run() throws {
@@ -51,6 +62,13 @@ struct LoadCommand: ParsableCommand {
         let logger = Logger(label: "recsys.load")
         logger.info("log file: \(logURL.path)")
         logger.info("database: \(database.target.displayName)")
+        if let append {
+            var options = AppendOptions(directory: URL(fileURLWithPath: append, isDirectory: true))
+            options.batchRows = min(batchRows, 50_000)
+            options.batchPauseMilliseconds = batchPauseMs
+            let report = try Appending.run(options, database: database, logger: logger)
+            return db.json ? try printJSON(report) : try say(report.text)
+        }
         var options = LoadOptions(dataDirectory: URL(fileURLWithPath: data, isDirectory: true), format: format.format)
         options.fresh = fresh
         options.maxRejects = maxRejects

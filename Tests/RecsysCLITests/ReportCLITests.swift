@@ -24,7 +24,7 @@ final class ReportCLITests: CLITestCase {
     func testLoadRunsTheCheckAndCheckFailsWithExitOne() throws {
         let load = try recsys(["load", "--data", try generated().path])
         XCTAssertEqual(load.status, 0, load.stderr)
-        XCTAssertTrue(load.stdout.contains("all 19 expectations passed"), load.stdout)
+        XCTAssertTrue(load.stdout.contains("all 20 expectations passed"), load.stdout)
         XCTAssertTrue(load.stdout.contains("customer_aggregates"), load.stdout)
 
         let ok = try recsys(["check", "--json"])
@@ -32,7 +32,7 @@ final class ReportCLITests: CLITestCase {
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(ok.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(json["passed"] as? Bool, true)
         let results = try XCTUnwrap(json["results"] as? [[String: Any]])
-        XCTAssertEqual(results.count, 19)
+        XCTAssertEqual(results.count, 20)
         XCTAssertEqual(Set(results[0].keys), ["name", "description", "passed", "observed", "expected", "detail"])
         XCTAssertEqual(results.first { $0["name"] as? String == "row_count.fact_ratings" }?["observed"] as? String, "5000")
 
@@ -41,8 +41,8 @@ final class ReportCLITests: CLITestCase {
         XCTAssertEqual(failed.status, 1, failed.stderr)
         XCTAssertTrue(failed.stdout.contains("customer_aggregates"), failed.stdout)
         XCTAssertTrue(failed.stdout.contains("FAIL"), failed.stdout)
-        XCTAssertTrue(failed.stdout.contains("1 of 19 expectations failed"), failed.stdout)
-        XCTAssertTrue(failed.stderr.contains("data-quality check failed: 1 of 19 expectations: customer_aggregates (observed 1, expected 0)"), failed.stderr)
+        XCTAssertTrue(failed.stdout.contains("1 of 20 expectations failed"), failed.stdout)
+        XCTAssertTrue(failed.stderr.contains("data-quality check failed: 1 of 20 expectations: customer_aggregates (observed 1, expected 0)"), failed.stderr)
         let failedJSON = try recsys(["check", "--json"])
         XCTAssertEqual(failedJSON.status, 1)
         let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(failedJSON.stdout.utf8)) as? [String: Any])
@@ -68,7 +68,7 @@ final class ReportCLITests: CLITestCase {
         let load = try recsys(["load", "--data", try generated().path])
         XCTAssertEqual(load.status, 1, load.stderr)
         XCTAssertTrue(load.stdout.contains("loaded netflix data"), load.stdout)
-        XCTAssertTrue(load.stdout.contains("1 of 19 expectations failed"), load.stdout)
+        XCTAssertTrue(load.stdout.contains("1 of 20 expectations failed"), load.stdout)
         XCTAssertTrue(load.stderr.contains("customer_aggregates (observed 300, expected 0)"), load.stderr)
         let json = try recsys(["load", "--data", folder.appendingPathComponent("data").path, "--json"])
         XCTAssertEqual(json.status, 0, "a complete load has nothing to do and checks nothing")

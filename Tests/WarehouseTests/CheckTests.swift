@@ -66,7 +66,7 @@ final class CheckTests: DatabaseTestCase {
         try loadNetflix()
         let clean = try DataQuality.run(db)
         XCTAssertTrue(clean.passed, clean.results.filter { !$0.passed }.map { "\($0.name): \($0.observed) vs \($0.expected)" }.joined(separator: "; "))
-        XCTAssertEqual(clean.results.count, 19)
+        XCTAssertEqual(clean.results.count, 20)
         XCTAssertEqual(clean.format, "netflix")
         // Observed values are the real counts.
         let facts = try db.int("SELECT count(*) FROM fact_ratings")
@@ -140,6 +140,14 @@ final class CheckTests: DatabaseTestCase {
             // A replaced value that no batch accounts for.
             ("row_count.fact_ratings_history", """
                 INSERT INTO fact_ratings_history VALUES (\(c), \(m), 20050215, 3, now() - interval '2 days', now() - interval '1 day', NULL, 1)
+                """),
+            // A movie with two current versions.
+            ("history.dim_movie", """
+                DROP INDEX dim_movie_history_current_idx;
+                INSERT INTO dim_movie_history SELECT movie_key, movie_id, title, release_year, genres, now() - interval '1 day', NULL, true
+                FROM dim_movie WHERE movie_key = \(m);
+                INSERT INTO dim_movie_history SELECT movie_key, movie_id, title, release_year, genres, now(), NULL, true
+                FROM dim_movie WHERE movie_key = \(m)
                 """),
             // Two values of one pair current at once (a batch that says it replaced both).
             ("history.intervals", """

@@ -1,0 +1,142 @@
+import Foundation
+import TestSupport
+import Warehouse
+import XCTest
+
+/// `recsys load --append DIR`: new files into a loaded warehouse, exactly once,
+/// with history, run as a user runs it.
+final class AppendCLITests: CLITestCase {
+    override var databasePrefix: String { "append" }
+
+    /// A hand-written Netflix folder: movies 1–3, customers 10–12.
+    func loadTiny() throws {
+        let data = folder.appendingPathComponent("tiny")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        try "1,2001,First\n2,NULL,Second, The\n3,1999,Third\n".write(to: data.appendingPathComponent("movie_titles.csv"), atomically: true, encoding: .isoLatin1)
+        try "1:\n10,3,2005-01-01\n11,4,2005-01-02\n2:\n10,5,2005-02-01\n12,1,2004-12-31\n"
+            .write(to: data.appendingPathComponent("combined_data_1.txt"), atomically: true, encoding: .utf8)
+        let load = try recsys(["load", "--data", data.path])
+        XCTAssertEqual(load.status, 0, load.stderr)
+    }
+
+    func folderOf(_ name: String, files: [String: String]) throws -> URL {
+        let dir = folder.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for (file, text) in files { try text.write(to: dir.appendingPathComponent(file), atomically: true, encoding: .utf8) }
+        return dir
+    }
+
+    func testAnAppendAddsRatingsAndTitlesWithHistoryExactlyOnce() throws {
+        try loadTiny()
+        // A re-rating (10 on movie 1: 3 → 5), a new pair (11 on 2), a new customer (13), a new
+        // movie (4) rated in the same folder, a changed title (3) — lines not in customer order.
+        let delta = try folderOf("day1", files: [
+            "movie_titles.csv": "1,2001,First\n2,NULL,Second, The\n3,2000,Third (Director's Cut)\n4,2006,Fourth\n",
+            "combined_data_2.txt": "1:\n13,2,2006-01-03\n10,5,2006-01-02\n2:\n11,4,2006-01-02\n4:\n12,5,2006-01-04\n10,3,2006-01-04\n",
+        ])
+        let append = try recsys(["load", "--append", delta.path, "--json"])
+        XCTAssertEqual(append.status, 0, append.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(append.stdout.utf8)) as! [String: Any]
+        let file = (report["files"] as! [[String: Any]])[0]
+        XCTAssertEqual(file["ratings"] as? Int, 5)
+        XCTAssertEqual(file["inserted"] as? Int, 4)
+        XCTAssertEqual(file["replaced"] as? Int, 1)
+        XCTAssertEqual(file["new_customers"] as? Int, 1)
+        XCTAssertEqual(report["new_movies"] as? Int, 1)
+        XCTAssertEqual(report["changed_movies"] as? Int, 1)
+
+        XCTAssertEqual(try db.int("SELECT count(*) FROM fact_ratings"), 8)
+        XCTAssertEqual(try rows("""
+            SELECT f.rating::text, d.date_actual FROM fact_ratings f JOIN dim_customer c USING (customer_key) JOIN dim_movie m USING (movie_key)
+            JOIN dim_date d USING (date_key) WHERE c.customer_id = 10 AND m.movie_id = 1
+            """), [["5.0", "2006-01-02"]])
+        XCTAssertEqual(try rows("""
+            SELECT h.rating::text, d.date_actual, h.valid_to IS NOT NULL FROM fact_ratings_history h JOIN dim_customer c USING (customer_key)
+            JOIN dim_movie m USING (movie_key) JOIN dim_date d USING (date_key)
+            """), [["3.0", "2005-01-01", "t"]], "what the warehouse said before the re-rating")
+        // Keys for the newcomers, aggregates moved, new days in dim_date.
+        XCTAssertEqual(try rows("SELECT customer_key, total_ratings, first_rating_date, last_rating_date FROM dim_customer WHERE customer_id = 13"),
+                       [["4", "1", "2006-01-03", "2006-01-03"]])
+        XCTAssertEqual(try rows("SELECT total_ratings, first_rating_date, last_rating_date FROM dim_customer WHERE customer_id = 10"),
+                       [["3", "2005-02-01", "2006-01-04"]])
+        XCTAssertEqual(try rows("SELECT movie_key, title, release_year FROM dim_movie WHERE movie_id IN (3, 4) ORDER BY movie_id"),
+                       [["3", "Third (Director's Cut)", "2000"], ["4", "Fourth", "2006"]])
+        XCTAssertEqual(try rows("SELECT movie_id, title, release_year, is_current, valid_to IS NULL FROM dim_movie_history ORDER BY movie_id, valid_from"), [
+            ["3", "Third", "1999", "f", "f"], ["3", "Third (Director's Cut)", "2000", "t", "t"], ["4", "Fourth", "2006", "t", "t"],
+        ])
+        XCTAssertEqual(try db.int("SELECT count(*) FROM dim_date WHERE date_actual = '2006-01-04'"), 1)
+        let check = try recsys(["check"])
+        XCTAssertEqual(check.status, 0, check.stdout)
+        XCTAssertTrue(check.stdout.contains("history.dim_movie"), check.stdout)
+
+        // The same folder again: nothing to do.
+        let again = try recsys(["load", "--append", delta.path])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("nothing to do"), again.stdout)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM fact_ratings"), 8)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM dim_movie_history"), 3)
+
+        // A changed file that was appended is refused.
+        try "1:\n13,2,2006-01-03\n10,5,2006-01-02\n2:\n11,4,2006-01-02\n4:\n12,5,2006-01-04\n10,3,2006-01-04\n12,2,2006-01-05\n"
+            .write(to: delta.appendingPathComponent("combined_data_2.txt"), atomically: true, encoding: .utf8)
+        let changed = try recsys(["load", "--append", delta.path])
+        XCTAssertEqual(changed.status, 3, changed.stderr)
+        XCTAssertTrue(changed.stderr.contains("combined_data_2.txt was appended before and its contents changed"), changed.stderr)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM fact_ratings"), 8)
+    }
+
+    func testABadLineNamesFileAndLineAndNothingOfTheFolderIsApplied() throws {
+        try loadTiny()
+        let cases: [(String, String)] = [
+            ("1:\n10,4,2006-01-01\n11,9,2006-01-01\n", "combined_data_2.txt:3: rating '9' is not one of 1, 2, 3, 4, 5"),
+            ("1:\n10,4,2006-01-01\n9:\n10,4,2006-01-01\n", "combined_data_2.txt:3: MovieID 9 is not in the warehouse"),
+            ("1:\n10,4,2006-01-01\n10,2,2006-01-02\n", "combined_data_2.txt:3: customer 10 rates movie 1 again (line 2 did)"),
+            ("1:\n10,4,2099-01-01\n", "combined_data_2.txt:2: date 2099-01-01 is in the future"),
+        ]
+        for (n, (text, message)) in cases.enumerated() {
+            // A good file beside the bad one is not applied either.
+            let dir = try folderOf("bad\(n)", files: ["combined_data_1.txt": "2:\n13,4,2006-01-01\n", "combined_data_2.txt": text])
+            let result = try recsys(["load", "--append", dir.path])
+            XCTAssertEqual(result.status, 2, result.stderr)
+            XCTAssertTrue(result.stderr.contains(message), result.stderr)
+            XCTAssertEqual(try db.int("SELECT count(*) FROM fact_ratings"), 4)
+            XCTAssertEqual(try db.int("SELECT count(*) FROM etl_append_file"), 0)
+        }
+        // MovieLens files cannot go into a Netflix warehouse.
+        let other = try folderOf("ml", files: ["ratings.csv": "userId,movieId,rating,timestamp\n1,1,4.0,1136073600\n"])
+        let wrong = try recsys(["load", "--append", other.path])
+        XCTAssertEqual(wrong.status, 2, wrong.stderr)
+        XCTAssertTrue(wrong.stderr.contains("the warehouse holds netflix data"), wrong.stderr)
+    }
+
+    func testAKilledAppendResumesAndEndsExactly() throws {
+        let data = folder.appendingPathComponent("gen")
+        try generate(.movielens, into: data, ratings: 6_000, customers: 200, movies: 80, seed: 4)
+        XCTAssertEqual(try recsys(["load", "--data", data.path]).status, 0)
+        let before = try db.int("SELECT count(*) FROM fact_ratings")
+        // 3,000 new ratings of unseen pairs (users 201–...), in time order, not by user.
+        var lines = ["userId,movieId,rating,timestamp"]
+        let movies = try rows("SELECT movie_id FROM dim_movie ORDER BY movie_id").map { $0[0] }
+        for i in 0..<3_000 { lines.append("\(201 + i % 150),\(movies[i / 150]),\(Double(1 + i % 9) / 2 + 0.5),\(1_136_073_600 + i * 60)") }
+        let dir = try folderOf("delta", files: ["ratings.csv": lines.joined(separator: "\n") + "\n"])
+        let slow = try CLI.start(["load", "--append", dir.path, "--database", conninfo, "--batch-rows", "200", "--batch-pause-ms", "150"], home: folder)
+        var applied = 0
+        for _ in 0..<200 where applied < 400 {
+            usleep(50_000)
+            applied = (try? db.int("SELECT coalesce(max(rows_done), 0) FROM etl_append_file")) ?? 0
+        }
+        kill(slow.processIdentifier, SIGKILL)
+        slow.waitUntilExit()
+        let partial = try db.int("SELECT rows_done FROM etl_append_file")
+        XCTAssertGreaterThan(partial, 0)
+        XCTAssertLessThan(partial, 3_000, "killed mid-file")
+        XCTAssertEqual(try db.int("SELECT count(*) FROM fact_ratings"), before + partial, "each committed batch and its checkpoint agree")
+        let resumed = try recsys(["load", "--append", dir.path, "--json"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual((report["files"] as! [[String: Any]])[0]["applied_this_run"] as? Int, 3_000 - partial)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM fact_ratings"), before + 3_000)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM fact_ratings f JOIN dim_customer c USING (customer_key) WHERE c.customer_id > 200"), 3_000)
+        XCTAssertEqual(try recsys(["check"]).status, 0)
+    }
+}
