@@ -5,9 +5,11 @@ import Foundation
 /// `mv_customer_activity`, and the plain views `analytics_movie`,
 /// `analytics_month` over them; schema.sql).
 ///
-/// The views are refreshed by the load at the end of post-processing; every
-/// figure here is then a read of a few thousand pre-aggregated rows rather than
-/// a pass over the facts.
+/// The views are refreshed by the load at the end of post-processing; live
+/// batches and appends then record signed deltas (`delta_*` tables) that the
+/// views `movie_rating_counts`, `daily_rating_counts` and `customer_activity`
+/// add in. Every figure here is a read of a few thousand pre-aggregated rows
+/// rather than a pass over the facts.
 public enum Analytics {
     /// The materialized views, in refresh order.
     public static let materializedViews = ["mv_movie_rating_counts", "mv_daily_rating_counts", "mv_customer_activity"]
@@ -22,6 +24,8 @@ public enum Analytics {
             // 82k and 11k groups at Netflix scale: enough memory keeps them off disk.
             try connection.execute("SET LOCAL work_mem = '256MB'")
             for view in materializedViews { try connection.execute("REFRESH MATERIALIZED VIEW \(view)") }
+            // The refreshed views hold what the deltas recorded.
+            try connection.execute("TRUNCATE delta_movie_rating_counts, delta_daily_rating_counts, delta_customer_activity")
         }
         return Date().timeIntervalSince(started)
     }
@@ -51,12 +55,12 @@ public enum Analytics {
         let run = try connection.execute("SELECT format, data_version FROM etl_run").rows.first
 
         let totalsRow = try connection.execute("""
-            SELECT (SELECT coalesce(sum(ratings), 0) FROM mv_movie_rating_counts),
-                   (SELECT count(DISTINCT movie_key) FROM mv_movie_rating_counts),
-                   (SELECT coalesce(sum(customers), 0) FROM mv_customer_activity),
-                   (SELECT sum(rating * ratings) / nullif(sum(ratings), 0) FROM mv_movie_rating_counts),
-                   (SELECT min(d.date_actual)::text FROM mv_daily_rating_counts r JOIN dim_date d USING (date_key)),
-                   (SELECT max(d.date_actual)::text FROM mv_daily_rating_counts r JOIN dim_date d USING (date_key))
+            SELECT (SELECT coalesce(sum(ratings), 0) FROM movie_rating_counts),
+                   (SELECT count(DISTINCT movie_key) FROM movie_rating_counts),
+                   (SELECT coalesce(sum(customers), 0) FROM customer_activity),
+                   (SELECT sum(rating * ratings) / nullif(sum(ratings), 0) FROM movie_rating_counts),
+                   (SELECT min(d.date_actual)::text FROM daily_rating_counts r JOIN dim_date d USING (date_key)),
+                   (SELECT max(d.date_actual)::text FROM daily_rating_counts r JOIN dim_date d USING (date_key))
             """).rows[0]
         let totals = AnalyticsReport.Totals(ratings: int(totalsRow[0]), movies: int(totalsRow[1]), customers: int(totalsRow[2]),
                                             meanRating: totalsRow[3].flatMap(Double.init), firstDate: totalsRow[4], lastDate: totalsRow[5])
@@ -78,7 +82,7 @@ public enum Analytics {
 
         // Power-of-two bins: 1, 2–3, 4–7, 8–15, … (activity is heavy-tailed).
         var bins: [Int: Int] = [:]
-        for row in try connection.execute("SELECT total_ratings, customers FROM mv_customer_activity").rows {
+        for row in try connection.execute("SELECT total_ratings, customers FROM customer_activity").rows {
             let n = int(row[0])
             guard n > 0 else { continue }
             bins[Int.bitWidth - n.leadingZeroBitCount - 1, default: 0] += int(row[1])
@@ -88,7 +92,7 @@ public enum Analytics {
         }
 
         let distribution = try connection.execute("""
-            SELECT rating::text, sum(ratings)::bigint FROM mv_movie_rating_counts GROUP BY rating ORDER BY rating
+            SELECT rating::text, sum(ratings)::bigint FROM movie_rating_counts GROUP BY rating ORDER BY rating
             """).rows.map { AnalyticsReport.RatingCount(rating: double($0[0]), ratings: int($0[1])) }
 
         let years = try connection.execute("""

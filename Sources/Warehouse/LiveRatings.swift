@@ -198,6 +198,27 @@ public enum LiveRatings {
             """, [String(batchID)]).rows.first
         let inserted = written?[0].flatMap { Int($0) } ?? 0
         let changed = written?[1].flatMap { Int($0) } ?? 0
+        // The analytics deltas: +1 for each value written, −1 for each value it replaced.
+        try connection.execute("""
+            WITH written AS (
+                SELECT i.movie_key, i.date_key, i.rating, 1 AS n FROM incoming i JOIN fact_ratings f USING (movie_key, customer_key) WHERE f.batch_id = $1
+                UNION ALL
+                SELECT h.movie_key, h.date_key, h.rating, -1 FROM fact_ratings_history h JOIN incoming i USING (movie_key, customer_key) WHERE h.replaced_by = $1
+            ), movies AS (
+                INSERT INTO delta_movie_rating_counts SELECT movie_key, rating, sum(n) FROM written GROUP BY movie_key, rating
+                ON CONFLICT (movie_key, rating) DO UPDATE SET ratings = delta_movie_rating_counts.ratings + EXCLUDED.ratings
+            )
+            INSERT INTO delta_daily_rating_counts SELECT date_key, rating, sum(n) FROM written GROUP BY date_key, rating
+            ON CONFLICT (date_key, rating) DO UPDATE SET ratings = delta_daily_rating_counts.ratings + EXCLUDED.ratings
+            """, [String(batchID)])
+        // Customers by count: the customers touched leave their old count (new ones had none) and join the new one.
+        let firstNewKey = newCustomers.first.map { customerKey[$0]! } ?? nextKey
+        try connection.execute("""
+            INSERT INTO delta_customer_activity
+            SELECT total_ratings, -count(*) FROM dim_customer
+            WHERE customer_key IN (SELECT DISTINCT customer_key FROM incoming) AND customer_key < $1 GROUP BY total_ratings
+            ON CONFLICT (total_ratings) DO UPDATE SET customers = delta_customer_activity.customers + EXCLUDED.customers
+            """, [String(firstNewKey)])
         try connection.execute("""
             UPDATE dim_customer c SET total_ratings = a.n, first_rating_date = a.first, last_rating_date = a.last
             FROM (SELECT f.customer_key, count(*) AS n, min(d.date_actual) AS first, max(d.date_actual) AS last
@@ -205,6 +226,11 @@ public enum LiveRatings {
                   WHERE f.customer_key IN (SELECT DISTINCT customer_key FROM incoming)
                   GROUP BY f.customer_key) a
             WHERE c.customer_key = a.customer_key
+            """)
+        try connection.execute("""
+            INSERT INTO delta_customer_activity
+            SELECT total_ratings, count(*) FROM dim_customer WHERE customer_key IN (SELECT DISTINCT customer_key FROM incoming) GROUP BY total_ratings
+            ON CONFLICT (total_ratings) DO UPDATE SET customers = delta_customer_activity.customers + EXCLUDED.customers
             """)
         try connection.execute("""
             INSERT INTO live_customer (customer_key, batch_id) SELECT DISTINCT customer_key, $1::bigint FROM incoming

@@ -37,7 +37,8 @@ enum LoadBookkeeping {
 
     /// Deletes all loaded data and bookkeeping (for `--fresh`).
     static func wipe(_ connection: Connection) throws {
-        try connection.execute("TRUNCATE fact_ratings, dim_customer, dim_movie, dim_date, etl_checkpoint, etl_rejects, etl_run, rating_batch, fact_ratings_history, live_customer, etl_append_file, dim_movie_history")
+        try connection.execute("TRUNCATE fact_ratings, dim_customer, dim_movie, dim_date, etl_checkpoint, etl_rejects, etl_run, rating_batch, fact_ratings_history, live_customer, etl_append_file, dim_movie_history, " +
+                               "delta_movie_rating_counts, delta_daily_rating_counts, delta_customer_activity")
     }
 
     /// Records the run, its expected counts, its rejects and an empty

@@ -52,7 +52,7 @@ public enum AnalyticsPage {
             .facts([("ratings", Markup.grouped(t.ratings)), ("movies rated", Markup.grouped(t.movies)),
                     ("customers", Markup.grouped(t.customers)), ("mean rating", t.meanRating.map { String(format: "%.4f", $0) } ?? "–"),
                     ("first rating", t.firstDate ?? "–"), ("last rating", t.lastDate ?? "–")]),
-            .paragraph("Every figure comes from the materialized views mv_movie_rating_counts, mv_daily_rating_counts (ratings per movie, and per day, and rating value) and mv_customer_activity, which the load refreshes after post-processing; analytics.json holds them all."),
+            .paragraph("Every figure comes from the materialized views mv_movie_rating_counts, mv_daily_rating_counts (ratings per movie, and per day, and rating value) and mv_customer_activity, which the load refreshes after post-processing, plus the signed deltas that live ratings and appended files recorded since (the delta_* tables); analytics.json holds them all."),
         ]))
         report.sections.append(.init(title: "Most-rated movies", blocks: [
             .chart(HorizontalBarChart(id: "most-rated", title: "The \(r.mostRated.count) most-rated movies",

@@ -69,6 +69,19 @@ final class AppendCLITests: CLITestCase {
         XCTAssertEqual(check.status, 0, check.stdout)
         XCTAssertTrue(check.stdout.contains("history.dim_movie"), check.stdout)
 
+        // The analytics moved by the delta alone, to exactly what a full refresh computes.
+        func figures(_ arguments: [String]) throws -> NSDictionary {
+            let result = try recsys(["analytics", "--json"] + arguments)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            var document = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+            document = document.filter { !$0.key.contains("seconds") }
+            return document as NSDictionary
+        }
+        let byDelta = try figures([])
+        XCTAssertEqual(try db.int("SELECT count(*) FROM delta_movie_rating_counts") > 0, true)
+        XCTAssertEqual(byDelta, try figures(["--refresh"]))
+        XCTAssertEqual(try db.int("SELECT count(*) FROM delta_movie_rating_counts"), 0, "a refresh empties the deltas")
+
         // The same folder again: nothing to do.
         let again = try recsys(["load", "--append", delta.path])
         XCTAssertEqual(again.status, 0, again.stderr)

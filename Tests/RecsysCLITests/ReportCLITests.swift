@@ -205,7 +205,7 @@ final class ReportCLITests: CLITestCase {
         XCTAssertEqual(try recsys(["load", "--data", try generated().path, "--skip-check"]).status, 0)
         // A title with markup, and views emptied as on a warehouse loaded before they existed.
         try db.execute("UPDATE dim_movie SET title = '<b>Tom & \"Jerry\"</b> | [x]' WHERE movie_key = (SELECT movie_key FROM fact_ratings GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)")
-        try db.execute("DROP VIEW analytics_movie, analytics_month; DROP MATERIALIZED VIEW mv_movie_rating_counts, mv_daily_rating_counts, mv_customer_activity")
+        try db.execute("DROP VIEW analytics_movie, analytics_month, movie_rating_counts, daily_rating_counts, customer_activity; DROP MATERIALIZED VIEW mv_movie_rating_counts, mv_daily_rating_counts, mv_customer_activity")
         let out = folder.appendingPathComponent("r2")
         let run = try recsys(["analytics", "--out", out.path])
         XCTAssertEqual(run.status, 0, run.stderr)
