@@ -208,6 +208,8 @@ CREATE INDEX IF NOT EXISTS rating_batch_version_idx ON rating_batch (data_versio
 
 -- Which batch wrote a fact row (NULL: the load).
 ALTER TABLE fact_ratings ADD COLUMN IF NOT EXISTS batch_id bigint;
+-- The rows batches wrote, for extending a ratings cache by the delta; loaded rows (NULL) take no entries.
+CREATE INDEX IF NOT EXISTS fact_ratings_batch_idx ON fact_ratings (batch_id) WHERE batch_id IS NOT NULL;
 
 -- Every rating value that was replaced, with the interval it was current:
 -- "what did the warehouse say on day D" stays answerable.

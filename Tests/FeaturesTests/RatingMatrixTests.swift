@@ -53,4 +53,30 @@ final class RatingMatrixTests: XCTestCase {
         XCTAssertNotNil(RatingMatrix(customerIDs: [1], movieIDs: [1], customerStart: [0, 1], customerMovie: [0],
                                      customerRating: [1], customerDay: [0], movieStart: [0, 1], movieCustomer: [0], movieRating: [1]))
     }
+
+    func testApplyingChangesEqualsBuildingFromTheChangedEntries() {
+        var generator = SeededGenerator(seed: 3)
+        var entries: [RatingMatrix.Entry] = []
+        var seen = Set<[Int32]>()
+        while entries.count < 500 {
+            let c = Int32.random(in: 0..<60, using: &generator), m = Int32.random(in: 0..<25, using: &generator)
+            if seen.insert([c, m]).inserted {
+                entries.append(.init(customer: c, movie: m, rating: Float(Int.random(in: 1...5, using: &generator)), day: Int32.random(in: 0..<999, using: &generator)))
+            }
+        }
+        let customers = (0..<60).map { Int64($0 * 3 + 1) }, movies = (0..<25).map { Int64($0 + 1) }
+        let base = RatingMatrix(customerIDs: customers, movieIDs: movies, entries: entries)
+        // Replace 40 held pairs, add pairs for a new customer and a new movie.
+        var changes = entries.prefix(40).map { RatingMatrix.Entry(customer: $0.customer, movie: $0.movie, rating: 6 - $0.rating, day: $0.day + 1) }
+        changes += [.init(customer: 60, movie: 3, rating: 2, day: 5), .init(customer: 60, movie: 25, rating: 4, day: 6),
+                    .init(customer: 0, movie: 25, rating: 1, day: 7)]
+        var expected = Dictionary(uniqueKeysWithValues: entries.map { ([$0.customer, $0.movie], $0) })
+        for c in changes { expected[[c.customer, c.movie]] = c }
+        let grown = base.applying(changes.shuffled(using: &generator), customerIDs: customers + [999], movieIDs: movies + [26])
+        XCTAssertEqual(grown, RatingMatrix(customerIDs: customers + [999], movieIDs: movies + [26], entries: Array(expected.values)))
+        XCTAssertEqual(grown?.count, 503)
+        // Vocabularies may only grow.
+        XCTAssertNil(base.applying([], customerIDs: Array(customers.dropLast()), movieIDs: movies))
+        XCTAssertNil(base.applying([], customerIDs: customers.reversed(), movieIDs: movies))
+    }
 }

@@ -71,4 +71,40 @@ final class RatingExportTests: DatabaseTestCase {
             XCTAssertEqual(m.customerStart[c + 1] - m.customerStart[c], truth.customers[Int(m.customerIDs[c])]?.count)
         }
     }
+
+    func testLiveBatchesExtendTheCacheToExactlyWhatAFullExportReads() throws {
+        let data = folder.appendingPathComponent("data")
+        try generate(.netflix, into: data, ratings: 5_000, customers: 300, movies: 40, seed: 12)
+        try load(LoadOptions(dataDirectory: data))
+        let db = try TestServer.connect(conninfo)
+        let before = try RatingExport.matrix(db, home: home)
+        // A batch with a re-rating, a new pair and a new customer; then another.
+        let rated = try db.execute("""
+            SELECT c.customer_id, m.movie_id, f.rating::float8 FROM fact_ratings f JOIN dim_customer c USING (customer_key)
+            JOIN dim_movie m USING (movie_key) ORDER BY 1, 2 LIMIT 1
+            """).rows[0]
+        let customer = Int64(rated[0]!)!, movie = Int64(rated[1]!)!
+        let other: Double = rated[2] == "5" ? 1 : 5
+        let unrated = Int64(try db.execute("""
+            SELECT movie_id FROM dim_movie WHERE movie_key NOT IN (SELECT movie_key FROM fact_ratings f JOIN dim_customer c USING (customer_key)
+            WHERE c.customer_id = \(customer)) LIMIT 1
+            """).scalar()!)!
+        let date = CivilDate(year: 2006, month: 1, day: 2)
+        _ = try LiveRatings.ingest([IncomingRating(customerID: customer, movieID: movie, rating: other, date: date),
+                                    IncomingRating(customerID: customer, movieID: unrated, rating: 3, date: date),
+                                    IncomingRating(customerID: 9_999_999, movieID: movie, rating: 4, date: date)],
+                                   idempotencyKey: nil, requestHash: "a", connection: db)
+        _ = try LiveRatings.ingest([IncomingRating(customerID: 9_999_999, movieID: unrated, rating: 2, date: date)],
+                                   idempotencyKey: nil, requestHash: "b", connection: db)
+        let after = try RatingExport.matrix(db, home: home)
+        XCTAssertFalse(after.cached)
+        XCTAssertNotEqual(after.dataVersion, before.dataVersion)
+        XCTAssertEqual(after.matrix.count, before.matrix.count + 3)
+        XCTAssertEqual(after.matrix.customerCount, before.matrix.customerCount + 1)
+        // Exactly what a full export of the warehouse reads.
+        XCTAssertEqual(after.matrix, try RatingExport.export(db))
+        let files = try FileManager.default.contentsOfDirectory(atPath: home.cache.path).filter { $0.hasPrefix("ratings-") }
+        XCTAssertEqual(files, ["ratings-\(after.dataVersion).bin"], "the extended cache replaced the old one")
+        XCTAssertTrue(try RatingExport.matrix(db, home: home).cached)
+    }
 }
