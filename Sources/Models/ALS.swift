@@ -45,9 +45,13 @@ public enum ALSError: Error, Equatable, CustomStringConvertible {
     case invalidConfiguration(String)
     /// A sweep produced NaN or ±∞ factors: the fit diverged.
     case nonFiniteFactors(iteration: Int)
+    /// The model to continue from has another rank.
+    case warmStartRank(model: Int, configured: Int)
 
     public var description: String {
         switch self {
+        case .warmStartRank(let model, let configured):
+            return "the warm-start model has rank \(model), the configuration \(configured): continue with --rank \(model), or train from scratch"
         case .invalidConfiguration(let text): return "invalid ALS configuration: \(text)"
         case .nonFiniteFactors(let iteration): return "ALS produced non-finite factors in iteration \(iteration); raise the regularization"
         }
@@ -83,12 +87,17 @@ public struct ALSTrainer: Sendable {
     ///   - dataVersion, splitID: recorded in the model for provenance.
     ///   - snapshots: iterations after which `snapshot` gets the model as it stands (grid
     ///     search scores several iteration counts from one run this way).
+    ///   - start: a previous model to continue from (warm start): its movie factors (and
+    ///     biases, when learned jointly) by movie id; movies it lacks start as a cold fit does.
     public func fit(_ matrix: RatingMatrix, biases: BiasModel, scale: RatingScale = .netflix, dataVersion: String = "",
-                    splitID: Int = 0, validation: HeldOutRatings? = nil,
+                    splitID: Int = 0, validation: HeldOutRatings? = nil, start: FactorModel? = nil,
                     snapshots: Set<Int> = [], snapshot: ((Int, FactorModel) -> Void)? = nil,
                     onStep: ((TrainingStep) -> Void)? = nil) throws -> FactorModel {
         try configuration.validate()
         let k = configuration.rank
+        if let start, start.rank != k {
+            throw ALSError.warmStartRank(model: start.rank, configured: k)
+        }
         let joint = configuration.biases == .joint
         let width = joint ? k + 2 : k
         Linalg.setBLASThreads(1)
@@ -120,6 +129,16 @@ public struct ALSTrainer: Sendable {
             if joint {
                 movieRows[m * width + k] = 1
                 movieRows[m * width + k + 1] = Float(biases.movieBias[m])
+            }
+        }
+        // Only the movie side needs a start: the first half-sweep solves every customer against it.
+        if let start {
+            var previous: [Int64: Int] = [:]
+            for (i, id) in start.movieIDs.enumerated() { previous[id] = i }
+            for m in 0..<matrix.movieCount {
+                guard let i = previous[matrix.movieIDs[m]] else { continue }
+                for f in 0..<k { movieRows[m * width + f] = start.movieFactors[i * k + f] }
+                if joint { movieRows[m * width + k + 1] = start.movieBias[i] }
             }
         }
         var customerRows = [Float](repeating: 0, count: matrix.customerCount * width)

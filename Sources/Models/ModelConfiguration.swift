@@ -189,20 +189,23 @@ public enum ModelConfiguration: Sendable, Equatable {
     /// Fits the model. `snapshots`/`snapshot`: the model after those iterations or
     /// epochs (the run goes on to the largest of them); `onStep`: every step's log.
     public func fit(_ train: RatingMatrix, biases: BiasModel, provenance: Provenance = Provenance(),
-                    validation: HeldOutRatings? = nil, snapshots: Set<Int> = [],
+                    validation: HeldOutRatings? = nil, start: FactorModel? = nil, snapshots: Set<Int> = [],
                     snapshot: ((Int, FactorModel) -> Void)? = nil, onStep: ((TrainingStep) -> Void)? = nil) throws -> FactorModel {
         let p = provenance
+        if start != nil, !kind.warmStarts {
+            throw ALSError.invalidConfiguration("a warm start continues als or sgd, not \(kind.rawValue)")
+        }
         switch self {
         case .als(var c):
             c.iterations = max(c.iterations, snapshots.max() ?? 0)
             return try ALSTrainer(c).fit(train, biases: biases, scale: p.scale, dataVersion: p.dataVersion, splitID: p.splitID,
-                                         validation: validation, snapshots: snapshots, snapshot: snapshot, onStep: onStep)
+                                         validation: validation, start: start, snapshots: snapshots, snapshot: snapshot, onStep: onStep)
         case .svd(let c):
             return try RandomizedSVD(c).fit(train, biases: biases, scale: p.scale, dataVersion: p.dataVersion, splitID: p.splitID)
         case .sgd(var c):
             c.epochs = max(c.epochs, snapshots.max() ?? 0)
             return try SGDTrainer(c).fit(train, biases: biases, scale: p.scale, dataVersion: p.dataVersion, splitID: p.splitID,
-                                         validation: validation, snapshots: snapshots, snapshot: snapshot, onStep: onStep)
+                                         validation: validation, start: start, snapshots: snapshots, snapshot: snapshot, onStep: onStep)
         case .ials(let c):
             // Ranking only: no rating RMSE per step; every grid point is its own run.
             return try ImplicitALSTrainer(c).fit(train, scale: p.scale, dataVersion: p.dataVersion, splitID: p.splitID)

@@ -42,4 +42,7 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
     /// Whether the model predicts ratings (its RMSE means something). A
     /// ranking model is trained on who rated what: its scores only order movies.
     public var predictsRatings: Bool { ![.ials, .ease, .itemknn].contains(self) }
+
+    /// Can continue from a previous model's factors (`train --warm-start`).
+    public var warmStarts: Bool { self == .als || self == .sgd }
 }

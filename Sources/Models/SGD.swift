@@ -132,11 +132,14 @@ public struct SGDTrainer: Sendable {
     ///   - onStep: called after every epoch; the RMSEs are only computed when it is given.
     /// - Throws: `SGDError.nonFiniteFactors` when an epoch diverges.
     public func fit(_ matrix: RatingMatrix, biases: BiasModel, scale: RatingScale = .netflix, dataVersion: String = "",
-                    splitID: Int = 0, validation: HeldOutRatings? = nil,
+                    splitID: Int = 0, validation: HeldOutRatings? = nil, start: FactorModel? = nil,
                     snapshots: Set<Int> = [], snapshot: ((Int, FactorModel) -> Void)? = nil,
                     onStep: ((TrainingStep) -> Void)? = nil) throws -> FactorModel {
         try configuration.validate()
         let k = configuration.rank, threads = configuration.threads
+        if let start, start.rank != k {
+            throw ALSError.warmStartRank(model: start.rank, configured: k)
+        }
         let observer = StepObserver(matrix: matrix, validation: validation, snapshots: snapshots, snapshot: snapshot,
                                     onStep: onStep, threads: threads)
         let blocks = StratifiedRatings(matrix, globalMean: biases.globalMean, strata: threads, seed: configuration.seed,
@@ -154,6 +157,23 @@ public struct SGDTrainer: Sendable {
         let sigma = configuration.initialStandardDeviation
         for i in 0..<model.customerFactors.count { model.customerFactors[i] = Float(generator.nextGaussian() * sigma) }
         for i in 0..<model.movieFactors.count { model.movieFactors[i] = Float(generator.nextGaussian() * sigma) }
+        // A warm start continues from a previous model's factors and biases, by id;
+        // customers and movies it lacks keep their draws.
+        if let start {
+            var customer: [Int64: Int] = [:], movie: [Int64: Int] = [:]
+            for (i, id) in start.customerIDs.enumerated() { customer[id] = i }
+            for (i, id) in start.movieIDs.enumerated() { movie[id] = i }
+            for c in 0..<matrix.customerCount {
+                guard let i = customer[matrix.customerIDs[c]] else { continue }
+                for f in 0..<k { model.customerFactors[c * k + f] = start.customerFactors[i * k + f] }
+                model.customerBias[c] = start.customerBias[i]
+            }
+            for m in 0..<matrix.movieCount {
+                guard let i = movie[matrix.movieIDs[m]] else { continue }
+                for f in 0..<k { model.movieFactors[m * k + f] = start.movieFactors[i * k + f] }
+                model.movieBias[m] = start.movieBias[i]
+            }
+        }
         // No step ever moves the factors of a customer or movie without training
         // ratings: zeroed, they answer with the baseline, as ALS's and the SVD's do
         // (drawn first, so every other factor keeps its bits).

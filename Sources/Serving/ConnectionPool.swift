@@ -22,10 +22,12 @@ final class ConnectionPool: @unchecked Sendable {
     private let gate: Gate
     private let idle = NIOLockedValueBox<[Connection]>([])
     private let wait: Duration
+    private let prepare: @Sendable (Connection) throws -> Void
 
-    init(database: Database, size: Int, wait: Duration) {
+    init(database: Database, size: Int, wait: Duration, prepare: @escaping @Sendable (Connection) throws -> Void = { _ in }) {
         self.database = database
         self.wait = wait
+        self.prepare = prepare
         threads = NIOThreadPool(numberOfThreads: size)
         threads.start()
         gate = Gate(slots: size)
@@ -61,11 +63,14 @@ final class ConnectionPool: @unchecked Sendable {
 
     private func take() throws -> Connection {
         if let reused = idle.withLockedValue({ $0.popLast() }) { return reused }
+        let connection: Connection
         do {
-            return try database.connect()
+            connection = try database.connect()
         } catch {
             throw DatabaseUnavailable(description: "the warehouse is unreachable: \(error)")
         }
+        try prepare(connection)
+        return connection
     }
 
     private func give(_ connection: Connection) {

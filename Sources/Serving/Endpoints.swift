@@ -110,7 +110,9 @@ struct Endpoints: Sendable {
         }
         let state: CustomerState?
         do {
-            state = try await pool.withConnection { try LiveRatings.customer(id: id, modelVersion: file.dataVersion, connection: $0) }
+            state = try await pool.withConnection {
+                try LiveRatings.customer(id: id, modelVersion: file.dataVersion, connection: $0, movieID: model.movieID(ofKey:))
+            }
         } catch where Self.isOutage(error) {
             return try fromModelAlone(customer: id, model: model, top: top, includeRated: includeRated, titles: titles, outage: error)
         }

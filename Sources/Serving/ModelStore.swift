@@ -19,8 +19,12 @@ final class ServedModel: @unchecked Sendable {
     /// Titles of the warehouse's movies when the model was loaded: lists keep
     /// their titles while the warehouse is unreachable.
     let titles: [Int64: (title: String, year: Int?)]
+    /// Source movie ids by warehouse key (index key − 1), as loaded with the model.
+    let movieIDsByKey: [Int64]
 
-    init(file: ModelFile, runID: Int?, reason: String, movieSupport: [Int32]?, titles: [Int64: (title: String, year: Int?)]) {
+    init(file: ModelFile, runID: Int?, reason: String, movieSupport: [Int32]?, titles: [Int64: (title: String, year: Int?)],
+         movieIDsByKey: [Int64]) {
+        self.movieIDsByKey = movieIDsByKey
         self.file = file
         self.runID = runID
         self.reason = reason
@@ -32,6 +36,8 @@ final class ServedModel: @unchecked Sendable {
     }
 
     func title(of id: Int64) -> (title: String, year: Int?) { titles[id] ?? ("", nil) }
+
+    func movieID(ofKey key: Int) -> Int64? { key >= 1 && key <= movieIDsByKey.count ? movieIDsByKey[key - 1] : nil }
 }
 
 /// The model being served, swapped atomically: a request takes one reference
@@ -69,7 +75,8 @@ final class ModelStore: @unchecked Sendable {
         let support = try connection.flatMap { try ModelRegistry.movieSupport(split: file.splitID, $0) }
             .map { byID in file.movieIDs.map { byID[$0] ?? 0 } }
         let titles = try connection.map { try Catalog.titles($0) } ?? [:]
-        let loaded = ServedModel(file: file, runID: registered, reason: reason, movieSupport: support, titles: titles)
+        let keys = try connection.map { try Catalog.movieIDsByKey($0) } ?? []
+        let loaded = ServedModel(file: file, runID: registered, reason: reason, movieSupport: support, titles: titles, movieIDsByKey: keys)
         swap(to: loaded)
         logger.info("serving \(file.kind) model \(path) (run \(registered.map(String.init) ?? "unregistered")): \(reason)")
         return loaded

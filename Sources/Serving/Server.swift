@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Models
 import Runtime
 import ServiceLifecycle
 import Warehouse
@@ -65,7 +66,11 @@ public struct RecommendationServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         store = ModelStore(fixedPath: configuration.modelPath)
-        pool = ConnectionPool(database: configuration.database, size: configuration.poolSize, wait: configuration.poolWait)
+        // Each connection is migrated once when made: the schema a newer binary expects is there.
+        pool = ConnectionPool(database: configuration.database, size: configuration.poolSize, wait: configuration.poolWait,
+                              prepare: { try Database.migrate($0) })
+        // Requests are the parallelism: one BLAS thread each (OpenBLAS's own threads spin against them).
+        Linalg.setBLASThreads(1)
     }
 
     /// Loads the first model (a bad --model file is an error here, not a 503 later).

@@ -143,6 +143,35 @@ public final class Connection {
         return try check(result, sql: sql)
     }
 
+    /// Statements this connection has prepared, by their text.
+    private var prepared: [String: String] = [:]
+
+    /// Runs one statement with text parameters, prepared once per connection:
+    /// for the queries a server repeats thousands of times a second, planning
+    /// them each time cost more than running them.
+    @discardableResult
+    public func executePrepared(_ sql: String, _ parameters: [String?]) throws -> QueryResult {
+        let name: String
+        if let known = prepared[sql] {
+            name = known
+        } else {
+            name = "recsys_\(prepared.count + 1)"
+            let result = PQprepare(conn, name, sql, Int32(parameters.count), nil)
+            defer { PQclear(result) }
+            _ = try check(result, sql: sql)
+            prepared[sql] = name
+        }
+        var cStrings: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.map { strdup($0) } ?? nil }
+        defer { cStrings.forEach { free($0) } }
+        let result = cStrings.withUnsafeMutableBufferPointer { buffer -> OpaquePointer? in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
+                PQexecPrepared(conn, name, Int32(parameters.count), $0, nil, nil, 0)
+            }
+        }
+        defer { PQclear(result) }
+        return try check(result, sql: sql)
+    }
+
     /// Runs `body` inside BEGIN … COMMIT; a throw rolls back and rethrows.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN")

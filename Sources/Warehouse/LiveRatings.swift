@@ -306,22 +306,34 @@ extension LiveRatings {
     }
 
     /// The customer with source id `id` judged against a model of `modelVersion`,
-    /// in one round trip; nil when the warehouse has no such customer.
-    public static func customer(id: Int64, modelVersion: String, connection: Connection) throws -> CustomerState? {
-        guard let row = try connection.execute("""
+    /// in one round trip of a prepared statement; nil when the warehouse has no
+    /// such customer. `movieID` maps a movie key to its source id (a front end's
+    /// cache: joining dim_movie per request cost more than the rest); keys it
+    /// does not know are looked up.
+    public static func customer(id: Int64, modelVersion: String, connection: Connection,
+                                movieID: (Int) -> Int64? = { _ in nil }) throws -> CustomerState? {
+        guard let row = try connection.executePrepared("""
             SELECT c.customer_key, (SELECT data_version FROM etl_run),
                    EXISTS (SELECT 1 FROM live_customer l WHERE l.customer_key = c.customer_key
                            AND l.batch_id > coalesce((SELECT max(batch_id) FROM rating_batch WHERE data_version = $2), 0)),
-                   (SELECT string_agg(m.movie_id || ':' || f.rating, ',') FROM fact_ratings f JOIN dim_movie m ON m.movie_key = f.movie_key
-                    WHERE f.customer_key = c.customer_key)
+                   (SELECT string_agg(f.movie_key || ':' || f.rating, ',') FROM fact_ratings f WHERE f.customer_key = c.customer_key)
             FROM dim_customer c WHERE c.customer_id = $1
             """, [String(id), modelVersion]).rows.first, let key = row[0].flatMap({ Int($0) }) else { return nil }
         let version = row[1] ?? ""
-        var ratings: [(movieID: Int64, rating: Double)] = []
+        var byKey: [(key: Int, rating: Double)] = []
         for pair in (row[3] ?? "").split(separator: ",") {
             let parts = pair.split(separator: ":")
-            if parts.count == 2, let m = Int64(parts[0]), let v = Double(parts[1]) { ratings.append((m, v)) }
+            if parts.count == 2, let m = Int(parts[0]), let v = Double(parts[1]) { byKey.append((m, v)) }
         }
+        let unknown = byKey.map(\.key).filter { movieID($0) == nil }
+        var looked: [Int: Int64] = [:]
+        if !unknown.isEmpty {
+            for r in try connection.execute("SELECT movie_key, movie_id FROM dim_movie WHERE movie_key = ANY($1::int[])",
+                                            [array(unknown)]).rows {
+                if let k = r[0].flatMap({ Int($0) }), let m = r[1].flatMap({ Int64($0) }) { looked[k] = m }
+            }
+        }
+        let ratings = byKey.compactMap { r in (movieID(r.key) ?? looked[r.key]).map { (movieID: $0, rating: r.rating) } }
         let current = version == modelVersion || (loadPart(version) == loadPart(modelVersion) && row[2] != "t")
         return CustomerState(key: key, ratings: ratings, warehouseVersion: version, modelIsCurrent: current)
     }
@@ -369,6 +381,11 @@ public enum Catalog {
             """, [String(key), String(limit)]).rows.map { r in
             CustomerRating(movieId: Int64(r[0] ?? "") ?? 0, title: r[1] ?? "", rating: Double(r[2] ?? "") ?? 0, date: r[3] ?? "")
         }
+    }
+
+    /// Every movie's source id by its key (keys are dense: index = key − 1).
+    public static func movieIDsByKey(_ connection: Connection) throws -> [Int64] {
+        try connection.execute("SELECT movie_id FROM dim_movie ORDER BY movie_key").rows.compactMap { $0[0].flatMap { Int64($0) } }
     }
 
     /// Title, year of every movie (a front end's cache: 17,770 rows at Netflix scale).

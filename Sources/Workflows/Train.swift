@@ -17,9 +17,13 @@ public struct TrainingRequest: Sendable {
     public var select: GridObjective?
     /// The model file; nil: `.recsys/models/<model>-<run>-<time>.rsm`.
     public var out: URL?
+    /// A previous model file of the same kind and rank to continue from (ALS, SGD).
+    public var warmStart: URL?
 
-    public init(configuration: ModelConfiguration, grid: String? = nil, folds: Int = 0, select: GridObjective? = nil, out: URL? = nil) {
+    public init(configuration: ModelConfiguration, grid: String? = nil, folds: Int = 0, select: GridObjective? = nil, out: URL? = nil,
+                warmStart: URL? = nil) {
         (self.configuration, self.grid, self.folds, self.select, self.out) = (configuration, grid, folds, select, out)
+        self.warmStart = warmStart
     }
 }
 
@@ -146,9 +150,19 @@ public enum Training {
             logger.info("best: \(describe(candidates[0].parameters)); refitting it on the train part")
         }
 
+        // A warm start: the previous model's factors, grown to the customers and movies added since.
+        let start = try request.warmStart.map { url -> FactorModel in
+            guard request.grid == nil else { throw WorkflowError(.badRequest, "--warm-start continues one model; it does not go with --grid") }
+            let file = try ModelFile(contentsOf: url.standardizedFileURL)
+            guard file.kind == model.rawValue else {
+                throw WorkflowError(.badRequest, "--warm-start \(url.path) is a \(file.kind) model; it can continue \(file.kind) only, not \(model.rawValue)")
+            }
+            logger.info("warm start from \(url.path) (\(file.kind), data version \(file.dataVersion), \(ProgressReporter.count(file.customerCount)) customers, \(ProgressReporter.count(file.movieCount)) movies)")
+            return file.model()
+        }
         var log: [TrainingStep] = []
         let started = Date()
-        let fitted = try chosen.fit(data.train, biases: data.biases, provenance: provenance, validation: data.split.validation) { step in
+        let fitted = try chosen.fit(data.train, biases: data.biases, provenance: provenance, validation: data.split.validation, start: start) { step in
             log.append(step)
             let validation = step.validationRMSE.map { String(format: ", validation RMSE %.4f", $0) } ?? ""
             logger.info("iteration \(step.iteration): train RMSE \(String(format: "%.4f", step.trainRMSE))\(validation), \(String(format: "%.1f", step.seconds)) s")

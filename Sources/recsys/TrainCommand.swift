@@ -57,9 +57,12 @@ struct TrainCommand: ParsableCommand {
                                valueName: "metric"))
     var select: String?
     @Option(help: "Model file to write.") var out: String?
+    @Option(help: ArgumentHelp("Continue from this model file's factors (als, sgd; same rank): new customers and movies are added, a few iterations replace a full fit.", valueName: "path"))
+    var warmStart: String?
     @OptionGroup var db: WarehouseOptions
 
     func validate() throws {
+        if warmStart != nil && grid != nil { throw ValidationError("--warm-start continues one model; it does not go with --grid") }
         if folds == 1 || folds < 0 || folds > 20 { throw ValidationError("--folds must be 2…20 (or left out)") }
         if folds > 0 && grid == nil { throw ValidationError("--folds goes with --grid") }
         if let select {
@@ -83,7 +86,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let request = TrainingRequest(configuration: try options.configuration(for: model), grid: grid, folds: folds,
                                       select: select.flatMap(GridObjective.init),
-                                      out: out.map { URL(fileURLWithPath: $0) })
+                                      out: out.map { URL(fileURLWithPath: $0) }, warmStart: warmStart.map { URL(fileURLWithPath: $0) })
         switch try Training.run(request, database: db.open(), logger: Logger(label: "recsys.train")) {
         case .single(let report):
             if db.json { return try printJSON(report) }
