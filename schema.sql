@@ -207,9 +207,20 @@ CREATE TABLE IF NOT EXISTS rating_batch (
 CREATE INDEX IF NOT EXISTS rating_batch_version_idx ON rating_batch (data_version);
 
 -- Which batch wrote a fact row (NULL: the load).
-ALTER TABLE fact_ratings ADD COLUMN IF NOT EXISTS batch_id bigint;
--- The rows batches wrote, for extending a ratings cache by the delta; loaded rows (NULL) take no entries.
-CREATE INDEX IF NOT EXISTS fact_ratings_batch_idx ON fact_ratings (batch_id) WHERE batch_id IS NOT NULL;
+-- The rows batches wrote (an index for extending a ratings cache by the delta;
+-- loaded rows, NULL, take no entries). Checked in the catalog first: ALTER
+-- TABLE … IF NOT EXISTS and CREATE INDEX IF NOT EXISTS lock fact_ratings even
+-- when there is nothing to do, and every command migrates while readers read
+-- and live batches write.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'fact_ratings'::regclass AND attname = 'batch_id' AND NOT attisdropped) THEN
+        ALTER TABLE fact_ratings ADD COLUMN batch_id bigint;
+    END IF;
+    IF to_regclass('fact_ratings_batch_idx') IS NULL THEN
+        CREATE INDEX fact_ratings_batch_idx ON fact_ratings (batch_id) WHERE batch_id IS NOT NULL;
+    END IF;
+END $$;
 
 -- Every rating value that was replaced, with the interval it was current:
 -- "what did the warehouse say on day D" stays answerable.
@@ -267,10 +278,16 @@ CREATE TABLE IF NOT EXISTS dim_movie_history (
 CREATE UNIQUE INDEX IF NOT EXISTS dim_movie_history_current_idx ON dim_movie_history (movie_key) WHERE is_current;
 
 -- Warehouses made before the per-row key checks were dropped.
-ALTER TABLE feature_split_pair DROP CONSTRAINT IF EXISTS feature_split_pair_split_id_fkey;
-ALTER TABLE feature_customer_bias DROP CONSTRAINT IF EXISTS feature_customer_bias_split_id_fkey;
-ALTER TABLE feature_movie_bias DROP CONSTRAINT IF EXISTS feature_movie_bias_split_id_fkey;
-ALTER TABLE recommendations DROP CONSTRAINT IF EXISTS recommendations_run_id_fkey;
+-- (Only where the constraint is there: ALTER TABLE locks the table even when it has nothing to drop.)
+DO $$
+DECLARE c record;
+BEGIN
+    FOR c IN SELECT conrelid::regclass AS tab, conname FROM pg_constraint
+             WHERE conname IN ('feature_split_pair_split_id_fkey', 'feature_customer_bias_split_id_fkey',
+                               'feature_movie_bias_split_id_fkey', 'recommendations_run_id_fkey') LOOP
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', c.tab, c.conname);
+    END LOOP;
+END $$;
 
 -- ---------------------------------------------------------------------------
 -- Graph analyses (recsys graph).

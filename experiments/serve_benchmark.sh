@@ -35,7 +35,10 @@ fi
 
 "$recsys" db start >/dev/null
 url=$("$recsys" db url)
-psql "$url" -qAt -c "SELECT customer_id FROM dim_customer ORDER BY md5(customer_id::text) LIMIT 20000" > "$out/customers.txt"
+# Reads go to customers no batch has touched (served from the model); writes to others, so the
+# read figures stay the model path's whatever earlier runs wrote (fold-in is measured apart).
+psql "$url" -qAt -c "SELECT customer_id FROM dim_customer c WHERE NOT EXISTS (SELECT 1 FROM live_customer l WHERE l.customer_key = c.customer_key) ORDER BY md5(customer_id::text) LIMIT 20000" > "$out/customers.txt"
+psql "$url" -qAt -c "SELECT customer_id FROM dim_customer ORDER BY md5(customer_id::text || 'w') LIMIT 20000" > "$out/writers.txt"
 psql "$url" -qAt -c "SELECT movie_id FROM dim_movie ORDER BY md5(movie_id::text)" > "$out/movies.txt"
 echo "warehouse: $(psql "$url" -qAt -c "SELECT count(*) FROM fact_ratings") ratings, $(psql "$url" -qAt -c "SELECT count(*) FROM dim_customer") customers, $(psql "$url" -qAt -c "SELECT count(*) FROM dim_movie") movies"
 
@@ -53,6 +56,7 @@ python3 -c "import json; m = json.load(open('$out/model-before.json')); print(f\
 cat > "$out/ids.lua" <<'LUA'
 local function lines(path) local t = {} for l in io.lines(path) do t[#t + 1] = l end return t end
 customers = lines(os.getenv("OUT") .. "/customers.txt")
+writers = lines(os.getenv("OUT") .. "/writers.txt")
 movies = lines(os.getenv("OUT") .. "/movies.txt")
 mode = os.getenv("MODE")
 batch = tonumber(os.getenv("BATCH"))
@@ -68,10 +72,10 @@ function request()
   end
   counter = counter + 1
   local movie = movies[math.random(#movies)]
-  local start = math.random(#customers - batch)
+  local start = math.random(#writers - batch)
   local parts = {}
   for i = 1, batch do
-    parts[i] = '{"customer_id":' .. customers[start + i] .. ',"movie_id":' .. movie .. ',"rating":' .. math.random(1, 5) .. ',"date":"2006-01-15"}'
+    parts[i] = '{"customer_id":' .. writers[start + i] .. ',"movie_id":' .. movie .. ',"rating":' .. math.random(1, 5) .. ',"date":"2006-01-15"}'
   end
   local key = "bench-" .. (tid or "0") .. "-" .. counter
   local f = io.open(os.getenv("OUT") .. "/keys.txt", "a") f:write(key .. "\n") f:close()
@@ -118,9 +122,22 @@ facts_before=$(psql "$url" -qAt -c "SELECT count(*) FROM fact_ratings")
 last_batch=$(psql "$url" -qAt -c "SELECT coalesce(max(batch_id), 0) FROM rating_batch")
 rm -f "$out/keys.txt"
 run ratings post 4
+# Requests wrk gave up on may still commit: wait until the batch log stops growing.
+previous=-1
+while true; do
+  now=$(psql "$url" -qAt -c "SELECT count(*) FROM rating_batch")
+  [ "$now" = "$previous" ] && break
+  previous=$now; sleep 2
+done
 facts_after=$(psql "$url" -qAt -c "SELECT count(*) FROM fact_ratings")
 psql "$url" -qAt -c "SELECT count(*), coalesce(sum(inserted), 0), coalesce(sum(replaced), 0), coalesce(sum((response->>'accepted')::int), 0) FROM rating_batch WHERE batch_id > $last_batch" \
   | awk -F'|' -v d=$((facts_after - facts_before)) '{ printf "exactly once: %d batches logged, %d ratings accepted (%d new pairs, %d replaced); fact_ratings grew by %d: %s\n", $1, $4, $2, $3, d, ($2 == d ? "equal to the new pairs" : "DIFFERENT") }'
+# Fold-in: the customers the writes touched are folded in per request (their ratings are newer than the model).
+head -n 20000 "$out/writers.txt" > "$out/customers-read.txt"
+cp "$out/customers.txt" "$out/customers-model.txt"
+psql "$url" -qAt -c "SELECT c.customer_id FROM dim_customer c JOIN live_customer l USING (customer_key) ORDER BY md5(customer_id::text) LIMIT 20000" > "$out/customers.txt"
+run recommendations-folded-in recommend "$CONNECTIONS"
+cp "$out/customers-model.txt" "$out/customers.txt"
 # The same keys again write nothing.
 replayed=0
 for key in $(head -20 "$out/keys.txt"); do

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Models
+import NIOConcurrencyHelpers
 import Runtime
 import ServiceLifecycle
 import Warehouse
@@ -66,9 +67,14 @@ public struct RecommendationServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         store = ModelStore(fixedPath: configuration.modelPath)
-        // Each connection is migrated once when made: the schema a newer binary expects is there.
+        // The first connection migrates: the schema this binary expects is there.
+        let migrated = NIOLockedValueBox(false)
         pool = ConnectionPool(database: configuration.database, size: configuration.poolSize, wait: configuration.poolWait,
-                              prepare: { try Database.migrate($0) })
+                              prepare: { connection in
+                                  guard !migrated.withLockedValue({ $0 }) else { return }
+                                  try Database.migrate(connection)
+                                  migrated.withLockedValue { $0 = true }
+                              })
         // Requests are the parallelism: one BLAS thread each (OpenBLAS's own threads spin against them).
         Linalg.setBLASThreads(1)
     }

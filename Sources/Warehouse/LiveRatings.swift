@@ -219,11 +219,37 @@ public enum LiveRatings {
             WHERE customer_key IN (SELECT DISTINCT customer_key FROM incoming) AND customer_key < $1 GROUP BY total_ratings
             ON CONFLICT (total_ratings) DO UPDATE SET customers = delta_customer_activity.customers + EXCLUDED.customers
             """, [String(firstNewKey)])
+        // The customers' counts and first/last dates move by what this batch
+        // wrote: recomputing them from the facts meant ~200 random heap reads per
+        // customer (2 s for a batch of 1,000 at Netflix scale). Only a customer
+        // whose replaced rating carried their first or last date is recomputed.
+        try connection.execute("""
+            CREATE TEMP TABLE recount ON COMMIT DROP AS
+            SELECT DISTINCT h.customer_key FROM fact_ratings_history h JOIN incoming i USING (movie_key, customer_key)
+            JOIN dim_customer c ON c.customer_key = h.customer_key JOIN dim_date d ON d.date_key = h.date_key
+            WHERE h.replaced_by = $1 AND d.date_actual IN (c.first_rating_date, c.last_rating_date)
+            """, [String(batchID)])
+        try connection.execute("""
+            WITH changed AS (
+                SELECT i.customer_key, d.date_actual, h.customer_key IS NULL AS added
+                FROM incoming i JOIN fact_ratings f USING (movie_key, customer_key) JOIN dim_date d ON d.date_key = i.date_key
+                LEFT JOIN fact_ratings_history h ON h.customer_key = i.customer_key AND h.movie_key = i.movie_key AND h.replaced_by = $1
+                WHERE f.batch_id = $1
+            ), a AS (
+                SELECT customer_key, count(*) FILTER (WHERE added) AS added, min(date_actual) AS first, max(date_actual) AS last
+                FROM changed GROUP BY customer_key
+            )
+            UPDATE dim_customer c
+            SET total_ratings = CASE WHEN c.customer_key >= $2 THEN a.added ELSE c.total_ratings + a.added END,
+                first_rating_date = CASE WHEN c.customer_key >= $2 THEN a.first ELSE least(c.first_rating_date, a.first) END,
+                last_rating_date = CASE WHEN c.customer_key >= $2 THEN a.last ELSE greatest(c.last_rating_date, a.last) END
+            FROM a WHERE c.customer_key = a.customer_key AND c.customer_key NOT IN (SELECT customer_key FROM recount)
+            """, [String(batchID), String(firstNewKey)])
         try connection.execute("""
             UPDATE dim_customer c SET total_ratings = a.n, first_rating_date = a.first, last_rating_date = a.last
             FROM (SELECT f.customer_key, count(*) AS n, min(d.date_actual) AS first, max(d.date_actual) AS last
                   FROM fact_ratings f JOIN dim_date d USING (date_key)
-                  WHERE f.customer_key IN (SELECT DISTINCT customer_key FROM incoming)
+                  WHERE f.customer_key IN (SELECT customer_key FROM recount)
                   GROUP BY f.customer_key) a
             WHERE c.customer_key = a.customer_key
             """)
