@@ -133,7 +133,6 @@ facts_after=$(psql "$url" -qAt -c "SELECT count(*) FROM fact_ratings")
 psql "$url" -qAt -c "SELECT count(*), coalesce(sum(inserted), 0), coalesce(sum(replaced), 0), coalesce(sum((response->>'accepted')::int), 0) FROM rating_batch WHERE batch_id > $last_batch" \
   | awk -F'|' -v d=$((facts_after - facts_before)) '{ printf "exactly once: %d batches logged, %d ratings accepted (%d new pairs, %d replaced); fact_ratings grew by %d: %s\n", $1, $4, $2, $3, d, ($2 == d ? "equal to the new pairs" : "DIFFERENT") }'
 # Fold-in: the customers the writes touched are folded in per request (their ratings are newer than the model).
-head -n 20000 "$out/writers.txt" > "$out/customers-read.txt"
 cp "$out/customers.txt" "$out/customers-model.txt"
 psql "$url" -qAt -c "SELECT c.customer_id FROM dim_customer c JOIN live_customer l USING (customer_key) ORDER BY md5(customer_id::text) LIMIT 20000" > "$out/customers.txt"
 run recommendations-folded-in recommend "$CONNECTIONS"

@@ -13,7 +13,9 @@ import Workflows
 struct ServedRecommendations: Encodable {
     var list: RecommendationList
     var runId: Int?
-    /// "live": the customer's current ratings from the warehouse; "unreachable": from the model alone.
+    /// Where the customer's rated movies came from: "live" (read from the warehouse now),
+    /// "snapshot" (the server's copy, current for this customer: no batch touched them since),
+    /// or "unreachable" (the warehouse is down: the model alone).
     var warehouse: String
     var note: String?
 
@@ -85,6 +87,7 @@ struct Readiness: Codable {
 struct Endpoints: Sendable {
     let store: ModelStore
     let pool: ConnectionPool
+    let live: LiveView
     let metrics: ServerMetrics
     let token: String?
     let logger: Logger
@@ -107,6 +110,12 @@ struct Endpoints: Sendable {
         let file = model.file
         let titles: ([Int64]) throws -> [Int64: (title: String, year: Int?)] = { ids in
             Dictionary(ids.map { ($0, model.title(of: $0)) }, uniquingKeysWith: { a, _ in a })
+        }
+        // A customer no batch touched since the model and the snapshot: no warehouse round trip.
+        if let rated = live.ratedMovies(customer: id, modelVersion: file.dataVersion, movieID: model.movieID(ofKey:)) {
+            let list = try Recommender.list(customer: id, ratings: rated, file: file, currentDataVersion: file.dataVersion, top: top,
+                                            includeRated: includeRated, scoring: model.scoring, titles: titles)
+            return try JSONResponse.make(ServedRecommendations(list: list, runId: model.runID, warehouse: "snapshot"))
         }
         let state: CustomerState?
         do {
@@ -196,8 +205,12 @@ struct Endpoints: Sendable {
         let body = try await request.body.collect(upTo: ServeConfiguration.maxBodyBytes)
         let ratings = try RatingBatchBody.parse(Data(buffer: body))
         let hash = RatingBatchBody.hash(ratings)
-        let (result, replayed) = try await pool.withConnection {
-            try LiveRatings.ingest(ratings, idempotencyKey: key, requestHash: hash, connection: $0)
+        let live = self.live
+        let (result, replayed) = try await pool.withConnection { connection in
+            let outcome = try LiveRatings.ingest(ratings, idempotencyKey: key, requestHash: hash, connection: connection)
+            // Read your writes: the customers just touched leave the snapshot path at once.
+            try live.refresh(connection)
+            return outcome
         }
         if !replayed { metrics.ingested(ratings.count) }
         var headers = HTTPFields()

@@ -61,6 +61,7 @@ public struct RecommendationServer: Sendable {
     let store: ModelStore
     let pool: ConnectionPool
     let metrics = ServerMetrics()
+    let live = LiveView()
     let logger: Logger
 
     public init(_ configuration: ServeConfiguration, logger: Logger) {
@@ -79,10 +80,16 @@ public struct RecommendationServer: Sendable {
         Linalg.setBLASThreads(1)
     }
 
-    /// Loads the first model (a bad --model file is an error here, not a 503 later).
+    /// Loads the first model (a bad --model file is an error here, not a 503 later)
+    /// and the rated-movies snapshot (about a minute at Netflix scale).
     public func prepare() async throws {
         do {
-            try await refreshModel()
+            let store = self.store, live = self.live, logger = self.logger
+            let loaded = try await pool.withConnection { connection -> ServedModel? in
+                defer { _ = try? live.refresh(connection); try? live.rebuild(connection, logger: logger) }
+                return try store.refresh(connection, logger: logger)
+            }
+            if let loaded { metrics.modelLoaded(runID: loaded.runID) }
         } catch where Endpoints.isOutage(error) {
             logger.warning("the warehouse is unreachable (\(Endpoints.describe(error))); serving starts without it and keeps trying")
             if configuration.modelPath != nil, let loaded = try store.refresh(nil, logger: logger) { metrics.modelLoaded(runID: loaded.runID) }
@@ -92,9 +99,23 @@ public struct RecommendationServer: Sendable {
     }
 
     func refreshModel() async throws {
-        let store = self.store, logger = self.logger
-        let loaded = try await pool.withConnection { try store.refresh($0, logger: logger) }
+        let store = self.store, logger = self.logger, live = self.live
+        let (loaded, stale) = try await pool.withConnection { connection -> (ServedModel?, Bool) in
+            let loaded = try store.refresh(connection, logger: logger)
+            let missing = try live.refresh(connection)
+            // A newer model than the snapshot: the customers touched in between go to the warehouse until it is rebuilt.
+            let behind = loaded.flatMap { LiveRatings.batch(ofVersion: $0.file.dataVersion) }.map { $0 > (live.index?.batch ?? -1) } ?? false
+            return (loaded, missing || behind)
+        }
         if let loaded { metrics.modelLoaded(runID: loaded.runID) }
+        if stale {
+            let pool = self.pool
+            Task.detached {
+                do { try await pool.withConnection { try live.rebuild($0, logger: logger) } } catch {
+                    logger.warning("cannot build the rated-movies snapshot: \(Endpoints.describe(error)); requests read the warehouse")
+                }
+            }
+        }
     }
 
     /// The Hummingbird application (tests run it with HummingbirdTesting).
@@ -102,7 +123,7 @@ public struct RecommendationServer: Sendable {
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware(logger: logger))
-        let endpoints = Endpoints(store: store, pool: pool, metrics: metrics, token: configuration.token, logger: logger)
+        let endpoints = Endpoints(store: store, pool: pool, live: live, metrics: metrics, token: configuration.token, logger: logger)
         for route in Routes.all {
             let handler = route.handler(endpoints)
             router.on(RouterPath(Routes.routerPath(route.path)), method: route.method) { request, context in

@@ -322,10 +322,10 @@ public struct CustomerState: Sendable {
 
 extension LiveRatings {
     /// The load a data version belongs to (live batches add `+liveN`).
-    static func loadPart(_ version: String) -> Substring { version.split(separator: "+").first ?? Substring(version) }
+    public static func loadPart(_ version: String) -> Substring { version.split(separator: "+").first ?? Substring(version) }
 
     /// The last batch a data version includes: 0 for the load's own, N for `…+liveN`.
-    static func batch(ofVersion version: String) -> Int? {
+    public static func batch(ofVersion version: String) -> Int? {
         guard let plus = version.firstIndex(of: "+") else { return 0 }
         let suffix = version[version.index(after: plus)...]
         return suffix.hasPrefix("live") ? Int(suffix.dropFirst(4)) : nil

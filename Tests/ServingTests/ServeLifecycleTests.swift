@@ -73,20 +73,30 @@ final class ServeLifecycleTests: ServeTestCase {
         try prepareWarehouse(models: [["--model", "als", "--rank", "8", "--iterations", "4"]])
         var configuration = configuration(conninfo: cluster.conninfo)
         configuration.poolWait = .milliseconds(500)
+        // A customer with a rating newer than the model: their lists need the warehouse.
+        let touched = try rows("SELECT customer_id FROM dim_customer WHERE customer_id <> \(customer) ORDER BY customer_id LIMIT 1")[0][0]
         try await withServer(configuration) { client, _ in
             let answer1 = try await client.get("/health/ready")
             XCTAssertEqual(answer1.status, .ok)
+            let posted = try await client.post("/v1/ratings", json: "{\"ratings\": [{\"customer_id\": \(touched), \"movie_id\": \(self.movie), \"rating\": 1, \"date\": \"2006-01-01\"}]}")
+            XCTAssertEqual(posted.status, .ok, posted.text)
             try cluster.stop()
             let ready = try await client.get("/health/ready")
             XCTAssertEqual(ready.status, .serviceUnavailable)
             XCTAssertEqual(ready.json["ready"] as? Bool, false)
             XCTAssertEqual(ready.json["database"] as? Bool, false)
             XCTAssertEqual(ready.json["model"] as? Bool, true)
-            // A customer of the model is still served, from the model alone.
+            // Customers of the model are still served: untouched ones from the snapshot (rated movies
+            // left out), the touched one from the model alone.
             let list = try await client.get("/v1/customers/\(self.customer)/recommendations")
             XCTAssertEqual(list.status, .ok, list.text)
-            XCTAssertEqual(list.json["warehouse"] as? String, "unreachable")
+            XCTAssertEqual(list.json["warehouse"] as? String, "snapshot")
             XCTAssertEqual((list.json["recommendations"] as? [[String: Any]])?.count, 10)
+            let alone = try await client.get("/v1/customers/\(touched)/recommendations")
+            XCTAssertEqual(alone.status, .ok, alone.text)
+            XCTAssertEqual(alone.json["warehouse"] as? String, "unreachable")
+            XCTAssertEqual(alone.json["basis"] as? String, "model")
+            XCTAssertEqual((alone.json["recommendations"] as? [[String: Any]])?.count, 10)
             // What needs the warehouse says so.
             let movie = try await client.get("/v1/movies/\(self.movie)")
             XCTAssertEqual(movie.status, .serviceUnavailable)
@@ -100,8 +110,9 @@ final class ServeLifecycleTests: ServeTestCase {
                 if !back { try await Task.sleep(for: .milliseconds(100)) }
             }
             XCTAssertTrue(back)
-            let answer2 = try await client.get("/v1/customers/\(self.customer)/recommendations")
+            let answer2 = try await client.get("/v1/customers/\(touched)/recommendations")
             XCTAssertEqual(answer2.json["warehouse"] as? String, "live")
+            XCTAssertEqual(answer2.json["basis"] as? String, "folded_in")
             let answer3 = try await client.get("/v1/movies/\(self.movie)")
             XCTAssertEqual(answer3.status, .ok)
         }

@@ -19,10 +19,11 @@ final class ServeRoutesTests: ServeTestCase {
             XCTAssertEqual(body["run_id"] as? Int, Int(best[0]), "serves the best validation NDCG@10, as recommend does")
             XCTAssertEqual(body["model_path"] as? String, best[1])
             XCTAssertEqual(body["basis"] as? String, "model")
-            XCTAssertEqual(body["warehouse"] as? String, "live")
+            // Untouched since the model: the server's snapshot of rated movies, no warehouse round trip.
+            XCTAssertEqual(body["warehouse"] as? String, "snapshot")
             let served = (body["recommendations"] as? [[String: Any]] ?? []).compactMap { $0["movie_id"] as? Int }
             XCTAssertEqual(served.count, 7)
-            // The same list the library (and so `recsys recommend`) makes.
+            // The same list the library (and so `recsys recommend`) makes from the warehouse.
             let file = try ModelFile(contentsOf: URL(fileURLWithPath: best[1]))
             let direct = try Recommender.list(customer: self.customer, file: file, connection: try self.db, top: 7, includeRated: false)
             XCTAssertEqual(served, direct.recommendations.map { Int($0.movieId) })
