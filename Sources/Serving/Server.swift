@@ -143,7 +143,9 @@ public struct RecommendationServer: Sendable {
         var group = ServiceGroupConfiguration(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = configuration.drain
         try await ServiceGroup(configuration: group).run()
-        await pool.shutdown()
+        // Not awaited: a snapshot rebuild in progress (a minute at Netflix scale) must not hold up
+        // the exit once the requests are drained; the process ends with its threads.
+        Task { await pool.shutdown() }
     }
 }
 
