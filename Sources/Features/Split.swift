@@ -105,6 +105,23 @@ public enum Splitter {
     /// One part per rating, in customer (CSR) order.
     /// - Parameter testPairs: for probe and file splits, the test pairs as
     ///   (customer, movie) dense indexes, in any order; ignored otherwise.
+    static let testSalt: UInt64 = 0x7E57, validationSalt: UInt64 = 0x7A11D
+
+    /// The seeded uniform of one pair: a pair's part never depends on the other ratings.
+    static func uniform(seed: UInt64, customerID: Int64, movieID: Int64, salt: UInt64) -> Double {
+        let h = SeededGenerator.mix(SeededGenerator.mix(seed ^ salt &+ UInt64(bitPattern: customerID)) ^ UInt64(bitPattern: movieID))
+        return Double(h >> 11) / Double(1 << 53)
+    }
+
+    /// The part a random split puts a pair in, from the pair alone: the same on
+    /// any data version, so a split extends to new ratings without re-drawing the old.
+    public static func randomPart(customerID: Int64, movieID: Int64, _ definition: SplitDefinition) -> Split.Part {
+        precondition(definition.kind == .random, "only a random split assigns a pair by itself")
+        if uniform(seed: definition.seed, customerID: customerID, movieID: movieID, salt: testSalt) < definition.testFraction { return .test }
+        if uniform(seed: definition.seed, customerID: customerID, movieID: movieID, salt: validationSalt) < definition.validationFraction { return .validation }
+        return .train
+    }
+
     public static func assign(_ matrix: RatingMatrix, _ definition: SplitDefinition,
                               testPairs: [(customer: Int32, movie: Int32)] = []) throws -> [Split.Part] {
         try definition.validate()
@@ -113,10 +130,8 @@ public enum Splitter {
         // A second, independent uniform per pair decides validation, so the
         // validation part does not move when the test fraction changes.
         func uniform(_ c: Int, _ m: Int, _ salt: UInt64) -> Double {
-            let h = SeededGenerator.mix(SeededGenerator.mix(seed ^ salt &+ UInt64(bitPattern: matrix.customerIDs[c])) ^ UInt64(bitPattern: matrix.movieIDs[m]))
-            return Double(h >> 11) / Double(1 << 53)
+            Self.uniform(seed: seed, customerID: matrix.customerIDs[c], movieID: matrix.movieIDs[m], salt: salt)
         }
-        let testSalt: UInt64 = 0x7E57, validationSalt: UInt64 = 0x7A11D
         switch definition.kind {
         case .random:
             for c in 0..<matrix.customerCount {

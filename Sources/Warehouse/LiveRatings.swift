@@ -423,3 +423,15 @@ public enum Catalog {
         return out
     }
 }
+
+extension LiveRatings {
+    /// The current value of every pair a batch after `batch` wrote (new pairs and re-ratings),
+    /// through the partial index on fact_ratings.batch_id.
+    public static func written(after batch: Int, _ connection: Connection) throws -> [(customerKey: Int, movieKey: Int, rating: Double)] {
+        try connection.execute("SELECT customer_key, movie_key, rating::float8 FROM fact_ratings WHERE batch_id > $1 ORDER BY customer_key, movie_key",
+                               [String(batch)]).rows.compactMap { r in
+            guard let c = r[0].flatMap({ Int($0) }), let m = r[1].flatMap({ Int($0) }), let v = r[2].flatMap({ Double($0) }) else { return nil }
+            return (c, m, v)
+        }
+    }
+}

@@ -24,7 +24,7 @@ struct Recsys: ParsableCommand {
         """,
         subcommands: [DbCommand.self, GenerateCommand.self, LoadCommand.self, FeaturesCommand.self, TrainCommand.self,
                       EvaluateCommand.self, RecommendCommand.self, ExportFactorsCommand.self,
-                      GraphCommand.self, CheckCommand.self, AnalyticsCommand.self, ServeCommand.self]
+                      GraphCommand.self, CheckCommand.self, AnalyticsCommand.self, ServeCommand.self, RefreshCommand.self]
     )
 
     static func main() {

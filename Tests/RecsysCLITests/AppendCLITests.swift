@@ -153,3 +153,48 @@ final class AppendCLITests: CLITestCase {
         XCTAssertEqual(try recsys(["check"]).status, 0)
     }
 }
+
+/// `recsys refresh`: yesterday's model scored on today's ratings, re-solved where they changed.
+final class RefreshCLITests: CLITestCase {
+    override var databasePrefix: String { "refresh" }
+
+    func testRefreshFoldsInTheNewRatingsAndScoresThemPrequentially() throws {
+        // A planted dataset whose last rating file arrives a day later.
+        let data = folder.appendingPathComponent("data"), later = folder.appendingPathComponent("later")
+        try generate(.netflix, into: data, ratings: 40_000, customers: 700, movies: 120, seed: 8)
+        try FileManager.default.createDirectory(at: later, withIntermediateDirectories: true)
+        let files = try FileManager.default.contentsOfDirectory(atPath: data.path).filter { $0.hasPrefix("combined_data_") }.sorted()
+        try FileManager.default.moveItem(at: data.appendingPathComponent(files.last!), to: later.appendingPathComponent(files.last!))
+        try? FileManager.default.removeItem(at: data.appendingPathComponent("probe.txt"))
+        XCTAssertEqual(try recsys(["load", "--data", data.path, "--skip-check"]).status, 0)
+        XCTAssertEqual(try recsys(["features"]).status, 0)
+        let train = try recsys(["train", "--model", "als", "--rank", "4", "--iterations", "8"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let nothing = try recsys(["refresh"])
+        XCTAssertEqual(nothing.status, 2)
+        XCTAssertTrue(nothing.stderr.contains("nothing to refresh"), nothing.stderr)
+
+        XCTAssertEqual(try recsys(["load", "--append", later.path]).status, 0)
+        let added = try db.int("SELECT count(*) FROM fact_ratings WHERE batch_id IS NOT NULL")
+        XCTAssertGreaterThan(added, 1_000)
+        let result = try recsys(["refresh", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(report["new_ratings"] as? Int, added)
+        let heldOut = report["held_out"] as! Int
+        XCTAssertEqual(Double(heldOut) / Double(added), 0.145, accuracy: 0.04, "the split's test (10 %) and validation (5 % of the rest) parts")
+        func rmse(_ key: String) -> Double { (report[key] as! [String: Any])["rmse"] as! Double }
+        // The movies of the late file had no ratings yesterday: the old model knew nothing of them.
+        XCTAssertLessThan(rmse("after"), rmse("before_held_out") * 0.9, "\(report)")
+        XCTAssertGreaterThan(report["movies_refreshed"] as! Int, 0)
+        // Registered with both scores; the newest saved model now, so recommend and serve take it.
+        let run = report["run_id"] as! Int
+        let stored = try rows("SELECT (metrics->'prequential'->>'new_ratings')::int, (metrics->'prequential'->'after'->>'rmse') IS NOT NULL, data_version FROM model_runs WHERE run_id = \(run)")
+        XCTAssertEqual(stored[0][0], String(added))
+        XCTAssertEqual(stored[0][1], "t")
+        XCTAssertEqual(stored[0][2], try db.execute("SELECT data_version FROM etl_run").scalar())
+        let recommend = try recsys(["recommend", "--customer", try rows("SELECT customer_id FROM dim_customer LIMIT 1")[0][0], "--json"])
+        XCTAssertEqual(recommend.status, 0, recommend.stderr)
+        XCTAssertTrue(recommend.stdout.contains(report["model_path"] as! String), recommend.stdout)
+    }
+}

@@ -1,0 +1,179 @@
+import Features
+import Foundation
+import Logging
+import Models
+import Runtime
+import Warehouse
+
+/// What `recsys refresh` did: yesterday's model scored on today's ratings, the
+/// changed rows re-solved, the new version scored on the held-out ones.
+public struct RefreshReport: Codable, Sendable {
+    public var runId: Int
+    public var model: String
+    public var modelPath: String
+    public var fromRunId: Int?
+    public var fromDataVersion: String
+    public var dataVersion: String
+    /// Ratings written since the model's data version (new pairs and re-ratings).
+    public var newRatings: Int
+    /// The model before the refresh, on every new rating: how well yesterday's model predicted today.
+    public var before: Metrics?
+    /// The new ratings the split holds out (its validation and test parts), not used for the refresh.
+    public var heldOut: Int
+    /// The refreshed model on those held-out new ratings; `beforeHeldOut` the old one on the same.
+    public var after: Metrics?
+    public var beforeHeldOut: Metrics?
+    public var customersRefreshed: Int
+    public var moviesRefreshed: Int
+    public var newCustomers: Int
+    public var newMovies: Int
+    public var seconds: Double
+}
+
+/// The refresh use case: a new version of a rating model for the ratings that
+/// arrived since it was trained, without a retrain. Only the customers and
+/// movies with new ratings are re-solved — each customer's factors and bias
+/// from their training-part ratings against the fixed movie factors, then each
+/// such movie's against the updated customers (one half-sweep each, restricted
+/// to the changed rows). The split is the newest random one, extended by its
+/// own pair hash, so the new ratings in its validation and test parts are held
+/// out and score the new version (prequential evaluation); both scores land in
+/// `model_runs`.
+public enum Refreshing {
+    public static func run(modelPath: String?, database: Database, logger: Logger) throws -> RefreshReport {
+        let started = Date()
+        let connection = try database.connect()
+        try Database.migrate(connection)
+        let file = try SavedModels.choose(modelPath, connection)
+        guard let kind = ModelKind(rawValue: file.kind), kind.predictsRatings, !file.isItemBased, file.rank > 0 else {
+            throw WorkflowError(.badRequest, "refresh re-solves the factors of a rating model (als, sgd, svd); \(file.kind) is not one: retrain it with `recsys train`")
+        }
+        guard let split = try FeatureStore.newestSplit(connection), split.definition.kind == .random else {
+            throw WorkflowError(.badRequest, "refresh extends a random split by its pair hash, and the newest split is not random: use `recsys features` and `recsys train --warm-start`")
+        }
+        let (matrix, version, _) = try RatingExport.matrix(connection, home: database.home)
+        guard LiveRatings.loadPart(version) == LiveRatings.loadPart(file.dataVersion),
+              let fromBatch = LiveRatings.batch(ofVersion: file.dataVersion) else {
+            throw WorkflowError(.badRequest, "the model was trained on data version \(file.dataVersion), another load than the warehouse's (\(version)): retrain with `recsys train`")
+        }
+        guard version != file.dataVersion else {
+            throw WorkflowError(.badRequest, "no ratings arrived since the model was trained (data version \(version)): nothing to refresh")
+        }
+        // The model's ids must be a prefix of today's (dense keys only grow).
+        guard matrix.customerIDs.starts(with: file.customerIDs), matrix.movieIDs.starts(with: file.movieIDs) else {
+            throw WorkflowError(.badRequest, "the model's customers or movies are not the warehouse's in key order: retrain with `recsys train`")
+        }
+        var model = file.model()
+        let old = model
+        let rank = model.rank
+        let newCustomers = matrix.customerCount - model.customerCount
+        let newMovies = matrix.movieCount - model.movieCount
+        model.customerIDs = matrix.customerIDs
+        model.movieIDs = matrix.movieIDs
+        model.customerBias += [Float](repeating: 0, count: newCustomers)
+        model.customerFactors += [Float](repeating: 0, count: newCustomers * rank)
+        model.customerTrainCount += [Int32](repeating: 0, count: newCustomers)
+        model.movieBias += [Float](repeating: 0, count: newMovies)
+        model.movieFactors += [Float](repeating: 0, count: newMovies * rank)
+
+        // The new ratings (dense indexes), and the part the split gives each.
+        let delta = try LiveRatings.written(after: fromBatch, connection)
+        let definition = split.definition
+        func part(_ c: Int, _ m: Int) -> Split.Part {
+            Splitter.randomPart(customerID: matrix.customerIDs[c], movieID: matrix.movieIDs[m], definition)
+        }
+        // Yesterday's model on today's ratings (a customer or movie it never saw: the baseline it can give).
+        var before = Metrics.Accumulator(scale: file.scale), beforeHeld = Metrics.Accumulator(scale: file.scale)
+        var heldOut: [(c: Int, m: Int, rating: Double)] = []
+        var customers = Set<Int>(), movies = Set<Int>()
+        for d in delta {
+            let c = d.customerKey - 1, m = d.movieKey - 1
+            let known = c < old.customerCount && m < old.movieCount
+            let predicted = known ? old.score(customer: c, movie: m)
+                : old.globalMean + (c < old.customerCount ? Double(old.customerBias[c]) : 0) + (m < old.movieCount ? Double(old.movieBias[m]) : 0)
+            before.add(actual: d.rating, predicted: predicted, fallback: !known)
+            if part(c, m) == .train {
+                customers.insert(c)
+                movies.insert(m)
+            } else {
+                heldOut.append((c, m, d.rating))
+                beforeHeld.add(actual: d.rating, predicted: predicted, fallback: !known)
+            }
+        }
+        let lambda = Recommender.foldInRegularization(kind: file.kind, parameters: file.parameters)
+        // Customers first, against the fixed movie factors; then the movies, against the updated customers.
+        for c in customers.sorted() {
+            var rated: [(movie: Int32, rating: Float)] = []
+            for s in matrix.customerStart[c]..<matrix.customerStart[c + 1] where part(c, Int(matrix.customerMovie[s])) == .train {
+                rated.append((matrix.customerMovie[s], matrix.customerRating[s]))
+            }
+            let solved = try model.movieFactors.withUnsafeBufferPointer { q in
+                try model.movieBias.withUnsafeBufferPointer { b in
+                    try FoldIn.customer(ratings: rated, movieFactors: q, movieBias: b, globalMean: model.globalMean, rank: rank, regularization: lambda)
+                }
+            }
+            for f in 0..<rank { model.customerFactors[c * rank + f] = solved.factors[f] }
+            model.customerBias[c] = solved.bias
+            model.customerTrainCount[c] = Int32(rated.count)
+        }
+        for m in movies.sorted() {
+            var rated: [(movie: Int32, rating: Float)] = []
+            for s in matrix.movieStart[m]..<matrix.movieStart[m + 1] where part(Int(matrix.movieCustomer[s]), m) == .train {
+                rated.append((matrix.movieCustomer[s], matrix.movieRating[s]))
+            }
+            // The same ridge with the roles swapped: customers' factors and biases are the fixed side.
+            let solved = try model.customerFactors.withUnsafeBufferPointer { p in
+                try model.customerBias.withUnsafeBufferPointer { b in
+                    try FoldIn.customer(ratings: rated, movieFactors: p, movieBias: b, globalMean: model.globalMean, rank: rank, regularization: lambda)
+                }
+            }
+            for f in 0..<rank { model.movieFactors[m * rank + f] = solved.factors[f] }
+            model.movieBias[m] = solved.bias
+        }
+        try Interruption.check()
+        model.dataVersion = version
+        var after = Metrics.Accumulator(scale: file.scale)
+        for h in heldOut { after.add(actual: h.rating, predicted: model.score(customer: h.c, movie: h.m)) }
+        logger.info("refresh: \(delta.count) new ratings; yesterday's model RMSE \(before.metrics.map { String(format: "%.4f", $0.rmse) } ?? "-") on them; \(customers.count) customers and \(movies.count) movies re-solved; held-out \(heldOut.count): \(beforeHeld.metrics.map { String(format: "%.4f", $0.rmse) } ?? "-") → \(after.metrics.map { String(format: "%.4f", $0.rmse) } ?? "-")")
+
+        let fromRun = file.runID
+        let runID = try ModelRegistry.reserveRunID(connection)
+        let url = database.home.models.appendingPathComponent("\(file.kind)-\(runID)-\(runStamp()).rsm")
+        let seconds = Date().timeIntervalSince(started)
+        struct Prequential: Codable {
+            var refreshedFrom: Int?
+            var fromDataVersion: String
+            var newRatings: Int
+            var before: Metrics?
+            var heldOut: Int
+            var beforeHeldOut: Metrics?
+            var after: Metrics?
+        }
+        let metrics = try JSON.text(["prequential": Prequential(refreshedFrom: fromRun, fromDataVersion: file.dataVersion, newRatings: delta.count,
+                                                                before: before.metrics, heldOut: heldOut.count,
+                                                                beforeHeldOut: beforeHeld.metrics, after: after.metrics)])
+        // No split was built on this version: the run has none, and comparisons by split leave it out.
+        let run = ModelRegistry.Run(model: file.kind, params: file.parameters, metrics: metrics, iterations: nil, fitSeconds: seconds,
+                                    dataVersion: version, splitID: nil, path: url.path, gridID: nil)
+        try ModelFile.write(model, to: url, runID: runID) {
+            try ModelRegistry.record(connection, run, id: runID)
+        }
+        return RefreshReport(runId: runID, model: file.kind, modelPath: url.path, fromRunId: fromRun, fromDataVersion: file.dataVersion,
+                             dataVersion: version, newRatings: delta.count, before: before.metrics, heldOut: heldOut.count,
+                             after: after.metrics, beforeHeldOut: beforeHeld.metrics, customersRefreshed: customers.count,
+                             moviesRefreshed: movies.count, newCustomers: newCustomers, newMovies: newMovies, seconds: seconds)
+    }
+}
+
+extension RefreshReport {
+    public var text: String {
+        func rmse(_ m: Metrics?) -> String { m.map { String(format: "%.4f", $0.rmse) } ?? "-" }
+        return """
+            refreshed \(model) run \(fromRunId.map(String.init) ?? "?") → run \(runId): \(newRatings) new ratings since data version \(fromDataVersion)
+              yesterday's model on them: RMSE \(rmse(before))
+              re-solved \(customersRefreshed) customers (\(newCustomers) new) and \(moviesRefreshed) movies (\(newMovies) new)
+              held out \(heldOut) of the new ratings (the split's validation/test parts): RMSE \(rmse(beforeHeldOut)) before → \(rmse(after)) after
+              model: \(modelPath) (\(String(format: "%.1f", seconds)) s)
+            """
+    }
+}
