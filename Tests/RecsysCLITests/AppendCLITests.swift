@@ -154,6 +154,64 @@ final class AppendCLITests: CLITestCase {
     }
 }
 
+/// An append ends where a fresh load of all the files together ends.
+final class AppendEqualsLoadCLITests: CLITestCase {
+    override var databasePrefix: String { "appendeq" }
+
+    func testAppendAfterLoadEqualsAFreshLoadOfEveryFileAndDoesNotBlockAReader() throws {
+        let all = folder.appendingPathComponent("all"), first = folder.appendingPathComponent("first"), later = folder.appendingPathComponent("later")
+        try generate(.netflix, into: all, ratings: 30_000, customers: 800, movies: 90, seed: 21)
+        for dir in [first, later] { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+        let files = try FileManager.default.contentsOfDirectory(atPath: all.path).filter { $0.hasPrefix("combined_data_") }.sorted()
+        for name in files.dropLast() + ["movie_titles.csv"] {
+            try FileManager.default.copyItem(at: all.appendingPathComponent(name), to: first.appendingPathComponent(name))
+        }
+        try FileManager.default.copyItem(at: all.appendingPathComponent(files.last!), to: later.appendingPathComponent(files.last!))
+        XCTAssertEqual(try recsys(["load", "--data", first.path, "--skip-check"]).status, 0)
+
+        // A reader inside a long query the whole time: the append must not wait for it.
+        let reader = try db
+        let readerDone = DispatchSemaphore(value: 0)
+        let readerStarted = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            _ = try? reader.execute("BEGIN")
+            _ = try? reader.execute("SELECT count(*) FROM fact_ratings")
+            readerStarted.signal()
+            _ = try? reader.execute("SELECT pg_sleep(6)")
+            _ = try? reader.execute("COMMIT")
+            readerDone.signal()
+        }
+        readerStarted.wait()
+        let started = Date()
+        let append = try recsys(["load", "--append", later.path])
+        XCTAssertEqual(append.status, 0, append.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "the append did not wait for the reader")
+        XCTAssertEqual(readerDone.wait(timeout: .now() + 0.01), .timedOut, "the reader was still reading")
+
+        // A second warehouse: every file loaded at once.
+        let fresh = try TestServer.makeDatabase("appendeq")
+        defer { TestServer.dropDatabase(fresh) }
+        XCTAssertEqual(try CLI.run(["load", "--data", all.path, "--skip-check", "--database", fresh], home: folder).status, 0)
+        let other = try TestServer.connect(fresh)
+        func same(_ sql: String, _ what: String) throws {
+            let a = try db.execute(sql).rows, b = try other.execute(sql).rows
+            XCTAssertEqual(a.count, b.count, what)
+            XCTAssertTrue(a == b, "\(what) differ")
+        }
+        try same("""
+            SELECT c.customer_id, m.movie_id, d.date_actual, f.rating FROM fact_ratings f JOIN dim_customer c USING (customer_key)
+            JOIN dim_movie m USING (movie_key) JOIN dim_date d USING (date_key) ORDER BY 1, 2
+            """, "facts")
+        try same("SELECT customer_id, first_rating_date, last_rating_date, total_ratings FROM dim_customer ORDER BY 1", "customers")
+        try same("SELECT movie_key, movie_id, title, release_year FROM dim_movie ORDER BY 1", "movies")
+        try same("SELECT d.* FROM dim_date d WHERE EXISTS (SELECT 1 FROM fact_ratings f WHERE f.date_key = d.date_key) ORDER BY 1", "rated days")
+        // The append kept what it is meant to keep, and nothing else differs.
+        XCTAssertEqual(try db.int("SELECT count(*) FROM fact_ratings_history"), 0)
+        XCTAssertEqual(try recsys(["check"]).status, 0)
+        readerDone.wait()
+    }
+}
+
 /// `recsys refresh`: yesterday's model scored on today's ratings, re-solved where they changed.
 final class RefreshCLITests: CLITestCase {
     override var databasePrefix: String { "refresh" }
