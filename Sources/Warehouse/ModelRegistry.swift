@@ -160,6 +160,37 @@ public enum ModelRegistry {
         }
     }
 
+    /// One `recsys refresh`: yesterday's model on today's ratings, and the new version on the held-out ones.
+    public struct PrequentialRecord: Codable, Sendable {
+        public var runId: Int
+        public var model: String
+        public var refreshedFrom: Int?
+        public var fromDataVersion: String
+        public var dataVersion: String
+        public var newRatings: Int
+        /// RMSE of the model before the refresh on every new rating.
+        public var before: Double?
+        public var heldOut: Int
+        public var beforeHeldOut: Double?
+        public var after: Double?
+    }
+
+    /// Every refresh, oldest first.
+    public static func prequential(_ connection: Connection) throws -> [PrequentialRecord] {
+        try connection.execute("""
+            SELECT run_id, model, (metrics->'prequential'->>'refreshed_from')::int, metrics->'prequential'->>'from_data_version', data_version,
+                   (metrics->'prequential'->>'new_ratings')::int, (metrics->'prequential'->'before'->>'rmse')::float8,
+                   (metrics->'prequential'->>'held_out')::int, (metrics->'prequential'->'before_held_out'->>'rmse')::float8,
+                   (metrics->'prequential'->'after'->>'rmse')::float8
+            FROM model_runs WHERE metrics ? 'prequential' ORDER BY run_id
+            """).rows.compactMap { r in
+            guard let id = r[0].flatMap({ Int($0) }) else { return nil }
+            return PrequentialRecord(runId: id, model: r[1] ?? "", refreshedFrom: r[2].flatMap { Int($0) }, fromDataVersion: r[3] ?? "",
+                                     dataVersion: r[4] ?? "", newRatings: r[5].flatMap { Int($0) } ?? 0, before: r[6].flatMap { Double($0) },
+                                     heldOut: r[7].flatMap { Int($0) } ?? 0, beforeHeldOut: r[8].flatMap { Double($0) }, after: r[9].flatMap { Double($0) })
+        }
+    }
+
     /// Title and release year of movies by source id.
     public static func titles(_ ids: [Int64], _ connection: Connection) throws -> [Int64: (title: String, year: Int?)] {
         guard !ids.isEmpty else { return [:] }

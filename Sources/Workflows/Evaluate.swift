@@ -142,6 +142,7 @@ public enum Evaluator {
             if let grid = try ModelRegistry.latestGrid(split: data.splitID, dataVersion: data.dataVersion, connection) {
                 made.grid = EvaluationDocument.GridSearch(grid)
             }
+            made.prequential = try ModelRegistry.prequential(connection)
             document = made
         }
         return EvaluationOutcome(rows: rows, document: document, splitID: data.splitID, split: data.definition.kind.rawValue,

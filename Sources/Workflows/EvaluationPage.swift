@@ -59,6 +59,8 @@ public struct EvaluationDocument: Encodable, Sendable {
     public var relevantAtLeast: Double
     public var models: [EvaluatedModel]
     public var grid: GridSearch?
+    /// Every `recsys refresh` so far, oldest first.
+    public var prequential: [ModelRegistry.PrequentialRecord] = []
 }
 
 /// The page of `recsys evaluate --out`.
@@ -166,6 +168,28 @@ public enum EvaluationReport {
                 .chart(MultiLineChart(id: "learning-curves", title: "RMSE per iteration",
                                       summary: "Training and validation RMSE after each iteration of each model that has an iteration log.",
                                       xLabel: "iteration", yLabel: "RMSE", series: series, colorIndex: colors)),
+            ]))
+        }
+
+        // Prequential: the models following the data, delta by delta.
+        if !d.prequential.isEmpty {
+            let points = d.prequential.enumerated()
+            let series: [MultiLineChart.Series] = [
+                .init(name: "before the refresh, on all new ratings", points: points.compactMap { i, p in p.before.map { (Double(i + 1), $0) } }, dashed: true),
+                .init(name: "before, on the held-out new ratings", points: points.compactMap { i, p in p.beforeHeldOut.map { (Double(i + 1), $0) } }, dashed: true),
+                .init(name: "after, on the held-out new ratings", points: points.compactMap { i, p in p.after.map { (Double(i + 1), $0) } }),
+            ]
+            func f(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "–" }
+            report.sections.append(.init(title: "Models following the data", blocks: [
+                .paragraph("Each `recsys refresh`: how well the model of the day before predicted the ratings that arrived since (prequential), and how well the refreshed version predicts the new ratings the split held out of the refresh."),
+                .table(ReportTable(header: ["#", "run", "model", "new ratings", "RMSE before (all new)", "held out", "RMSE before (held out)", "RMSE after (held out)"],
+                                   rows: d.prequential.enumerated().map { i, p in
+                                       ["\(i + 1)", "\(p.refreshedFrom.map(String.init) ?? "?") → \(p.runId)", p.model, Markup.grouped(p.newRatings),
+                                        f(p.before), Markup.grouped(p.heldOut), f(p.beforeHeldOut), f(p.after)]
+                                   })),
+                .chart(MultiLineChart(id: "prequential", title: "RMSE on each delta, before and after its refresh",
+                                      summary: "Prequential RMSE over the successive refreshes.", xLabel: "refresh", yLabel: "RMSE",
+                                      series: series, colorIndex: [0, 1, 1])),
             ]))
         }
 

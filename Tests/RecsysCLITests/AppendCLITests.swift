@@ -254,5 +254,16 @@ final class RefreshCLITests: CLITestCase {
         let recommend = try recsys(["recommend", "--customer", try rows("SELECT customer_id FROM dim_customer LIMIT 1")[0][0], "--json"])
         XCTAssertEqual(recommend.status, 0, recommend.stderr)
         XCTAssertTrue(recommend.stdout.contains(report["model_path"] as! String), recommend.stdout)
+        // The evaluation report draws the refreshes as a line over the deltas.
+        XCTAssertEqual(try recsys(["features"]).status, 0)
+        let out = folder.appendingPathComponent("report")
+        let evaluate = try recsys(["evaluate", "--out", out.path])
+        XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("metrics.json"))) as! [String: Any]
+        let prequential = try XCTUnwrap(metrics["prequential"] as? [[String: Any]])
+        XCTAssertEqual(prequential.map { $0["run_id"] as? Int }, [run])
+        XCTAssertEqual(prequential[0]["after"] as! Double, rmse("after"), accuracy: 1e-9)
+        let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("Models following the data") && html.contains("id=\"prequential\""), "the section and its chart")
     }
 }
