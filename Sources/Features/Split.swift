@@ -113,11 +113,16 @@ public enum Splitter {
         return Double(h >> 11) / Double(1 << 53)
     }
 
-    /// The part a random split puts a pair in, from the pair alone: the same on
-    /// any data version, so a split extends to new ratings without re-drawing the old.
-    public static func randomPart(customerID: Int64, movieID: Int64, _ definition: SplitDefinition) -> Split.Part {
-        precondition(definition.kind == .random, "only a random split assigns a pair by itself")
-        if uniform(seed: definition.seed, customerID: customerID, movieID: movieID, salt: testSalt) < definition.testFraction { return .test }
+    /// The part a random, probe or file split puts a pair in, from the pair alone
+    /// (`listed`: the pair is one of a probe/file split's test pairs): the same on
+    /// any data version, so the split extends to new ratings without re-drawing the old.
+    public static func part(customerID: Int64, movieID: Int64, _ definition: SplitDefinition, listed: Bool = false) -> Split.Part {
+        precondition(definition.kind != .temporal, "a temporal split's parts depend on each customer's other ratings")
+        if definition.kind == .random {
+            if uniform(seed: definition.seed, customerID: customerID, movieID: movieID, salt: testSalt) < definition.testFraction { return .test }
+        } else if listed {
+            return .test
+        }
         if uniform(seed: definition.seed, customerID: customerID, movieID: movieID, salt: validationSalt) < definition.validationFraction { return .validation }
         return .train
     }

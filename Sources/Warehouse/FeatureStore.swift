@@ -225,6 +225,25 @@ enum TextRow {
 /// one `CustomerID` per line) or a CSV of `customer_id,movie_id` (a header line
 /// is allowed; extra columns are ignored). Every pair must be a rating of the
 /// warehouse; an error names the file, the line and the problem.
+extension FeatureStore {
+    /// The test pairs of a probe or file split on `matrix` (dense indexes packed as customer << 32 | movie);
+    /// empty for the other kinds.
+    public static func listedPairs(_ definition: SplitDefinition, matrix: RatingMatrix, _ connection: Connection) throws -> Set<Int64> {
+        let pairs: [(customer: Int32, movie: Int32)]
+        switch definition.kind {
+        case .probe:
+            let file = try definition.source.map { URL(fileURLWithPath: $0) }
+                ?? URL(fileURLWithPath: loadRun(connection).sourceDirectory).appendingPathComponent("probe.txt")
+            pairs = try TestPairs.read(file, format: .probe, matrix: matrix)
+        case .file:
+            pairs = try TestPairs.read(URL(fileURLWithPath: definition.source ?? ""), format: .csv, matrix: matrix)
+        case .random, .temporal:
+            return []
+        }
+        return Set(pairs.map { Int64($0.customer) << 32 | Int64($0.movie) })
+    }
+}
+
 enum TestPairs {
     enum Format { case probe, csv }
 

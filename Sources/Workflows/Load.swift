@@ -38,6 +38,8 @@ extension AppendReport {
                           ProgressReporter.count(f.newCustomers),
                           f.alreadyLoaded ? "(appended before)" : f.appliedThisRun < f.ratings ? "(resumed)" : ""])
         }
+        // The notes column only when a row has a note (an empty last column prints trailing spaces).
+        if table.dropFirst().allSatisfy({ $0.last?.isEmpty == true }) { table = table.map { Array($0.dropLast()) } }
         var text = "appended to the warehouse (data version \(dataVersion)) in \(String(format: "%.1f", seconds)) s\n" + TextTable.render(table)
         if newMovies > 0 || changedMovies > 0 { text += "\ntitles: \(newMovies) new movies, \(changedMovies) changed (versions in dim_movie_history)" }
         return text + "\nre-rated pairs keep their previous values in fact_ratings_history; `recsys check` verifies the warehouse"

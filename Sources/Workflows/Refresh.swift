@@ -35,8 +35,8 @@ public struct RefreshReport: Codable, Sendable {
 /// movies with new ratings are re-solved — each customer's factors and bias
 /// from their training-part ratings against the fixed movie factors, then each
 /// such movie's against the updated customers (one half-sweep each, restricted
-/// to the changed rows). The split is the newest random one, extended by its
-/// own pair hash, so the new ratings in its validation and test parts are held
+/// to the changed rows). The split is the newest one (random, probe or file),
+/// extended pair by pair as it assigns them, so the new ratings in its validation and test parts are held
 /// out and score the new version (prequential evaluation); both scores land in
 /// `model_runs`.
 public enum Refreshing {
@@ -44,12 +44,16 @@ public enum Refreshing {
         let started = Date()
         let connection = try database.connect()
         try Database.migrate(connection)
-        let file = try SavedModels.choose(modelPath, connection)
+        // Without --model: the newest saved model that can be refreshed (a ranking model may be newer).
+        let file = try modelPath.map { try SavedModels.choose($0, connection) }
+            ?? SavedModels.intact(connection).first { ["als", "sgd", "svd"].contains($0.model) }
+                .map { try ModelFile(contentsOf: URL(fileURLWithPath: $0.path)) }
+            ?? { throw WorkflowError(.notFound, "no saved als, sgd or svd model to refresh: train one with `recsys train`") }()
         guard let kind = ModelKind(rawValue: file.kind), kind.predictsRatings, !file.isItemBased, file.rank > 0 else {
             throw WorkflowError(.badRequest, "refresh re-solves the factors of a rating model (als, sgd, svd); \(file.kind) is not one: retrain it with `recsys train`")
         }
-        guard let split = try FeatureStore.newestSplit(connection), split.definition.kind == .random else {
-            throw WorkflowError(.badRequest, "refresh extends a random split by its pair hash, and the newest split is not random: use `recsys features` and `recsys train --warm-start`")
+        guard let split = try FeatureStore.newestSplit(connection), split.definition.kind != .temporal else {
+            throw WorkflowError(.badRequest, "refresh extends the newest split pair by pair, and a temporal split's parts depend on each customer's other ratings: use `recsys features` and `recsys train --warm-start`")
         }
         let (matrix, version, _) = try RatingExport.matrix(connection, home: database.home)
         guard LiveRatings.loadPart(version) == LiveRatings.loadPart(file.dataVersion),
@@ -79,8 +83,10 @@ public enum Refreshing {
         // The new ratings (dense indexes), and the part the split gives each.
         let delta = try LiveRatings.written(after: fromBatch, connection)
         let definition = split.definition
+        let listed = try FeatureStore.listedPairs(definition, matrix: matrix, connection)
         func part(_ c: Int, _ m: Int) -> Split.Part {
-            Splitter.randomPart(customerID: matrix.customerIDs[c], movieID: matrix.movieIDs[m], definition)
+            Splitter.part(customerID: matrix.customerIDs[c], movieID: matrix.movieIDs[m], definition,
+                          listed: !listed.isEmpty && listed.contains(Int64(c) << 32 | Int64(m)))
         }
         // Yesterday's model on today's ratings (a customer or movie it never saw: the baseline it can give).
         var before = Metrics.Accumulator(scale: file.scale), beforeHeld = Metrics.Accumulator(scale: file.scale)

@@ -266,4 +266,25 @@ final class RefreshCLITests: CLITestCase {
         let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("Models following the data") && html.contains("id=\"prequential\""), "the section and its chart")
     }
+
+    func testRefreshOnTheProbeSplitHoldsOutAReRatedProbePair() throws {
+        let data = folder.appendingPathComponent("data")
+        try generate(.netflix, into: data, ratings: 20_000, customers: 500, movies: 80, seed: 9)
+        XCTAssertEqual(try recsys(["load", "--data", data.path, "--skip-check"]).status, 0)
+        XCTAssertEqual(try recsys(["features", "--split", "probe"]).status, 0)
+        XCTAssertEqual(try recsys(["train", "--model", "als", "--rank", "4", "--iterations", "5"]).status, 0)
+        // A probe pair rated again: it is a test pair of the split, so the refresh must hold it out.
+        let probe = try String(contentsOf: data.appendingPathComponent("probe.txt"), encoding: .utf8).split(separator: "\n")
+        let movie = probe[0].dropLast(), customer = probe[1]
+        let day = folder.appendingPathComponent("day")
+        try FileManager.default.createDirectory(at: day, withIntermediateDirectories: true)
+        try "\(movie):\n\(customer),1,2006-01-02\n".write(to: day.appendingPathComponent("combined_data_day2.txt"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try recsys(["load", "--append", day.path]).status, 0)
+        let result = try recsys(["refresh", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(report["new_ratings"] as? Int, 1)
+        XCTAssertEqual(report["held_out"] as? Int, 1)
+        XCTAssertEqual(report["customers_refreshed"] as? Int, 0, "a held-out rating re-solves nothing")
+    }
 }
