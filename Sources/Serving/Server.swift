@@ -136,6 +136,18 @@ public struct RecommendationServer: Sendable {
         return app
     }
 
+    /// `run()` for a synchronous caller (the CLI's command): blocks until the server stops.
+    public func runUntilStopped() throws {
+        let failure = NIOLockedValueBox<Error?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do { try await run() } catch { failure.withLockedValue { $0 = error } }
+            done.signal()
+        }
+        done.wait()
+        if let error = failure.withLockedValue({ $0 }) { throw error }
+    }
+
     /// Runs until SIGTERM or SIGINT, then lets requests in flight finish (up to `drain`).
     public func run() async throws {
         try await prepare()

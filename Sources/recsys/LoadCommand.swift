@@ -20,12 +20,8 @@ struct LoadCommand: ParsableCommand {
         run is skipped; an interrupted fact stage resumes at its last committed batch. Running the \
         same command again after any stop (crash, kill, bad input fixed) finishes the load.
 
-        --append DIR adds a folder of new files to the loaded warehouse: rating files of its layout \
-        (Netflix combined_data_*.txt blocks, or a MovieLens ratings.csv, lines in any order) and \
-        optionally a new titles file. Exactly once per file (the same folder again does nothing; a \
-        file changed after it was appended is refused, exit 3; a killed append resumes); into the live \
-        tables with their keys, without an exclusive lock. A pair rated again is replaced and its old \
-        value kept in fact_ratings_history; a changed title keeps its versions in dim_movie_history.
+        --append DIR adds new rating files (any line order) and titles to the loaded warehouse, exactly \
+        once per file, keeping replaced ratings and titles as history (see the README).
 
         Refuses (exit 3) when the warehouse holds rows no recorded load explains, when the source \
         files changed since the load they belong to, or while another load runs. Bad input stops \

@@ -8,13 +8,10 @@ struct RefreshCommand: ParsableCommand {
         commandName: "refresh",
         abstract: "A new version of a rating model for the ratings that arrived since it was trained, without a retrain.",
         discussion: """
-        Takes --model, or the newest saved als, sgd or svd model, and the ratings live batches and \
-        appends wrote since its data version. First scores the model on them (how well did yesterday's \
-        model predict today?); then re-solves only the customers and movies with new ratings — each \
-        customer against the fixed movie factors, then each such movie against the updated customers — \
-        using the newest split (random, probe or file) extended pair by pair, so the new ratings in its validation \
-        and test parts are held out; scores the new version on those; writes it as a new model file and \
-        model_runs row (metrics.prequential holds both scores). `recsys serve` picks it up.
+        Scores the model (--model, or the newest saved als, sgd or svd model) on the ratings written since \
+        its data version, re-solves only the customers and movies with new ratings on the newest split \
+        extended pair by pair, scores the new version on the new ratings that split holds out, and \
+        registers it (model_runs.metrics.prequential); `recommend` and `serve` then use it.
         """
     )
 

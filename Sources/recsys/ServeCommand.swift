@@ -10,17 +10,11 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "An HTTP recommendation service over the warehouse and the latest model (JSON, routes under /v1).",
         discussion: """
-        Serves the model `recsys recommend` would choose (the best validation NDCG@10 of the newest split, \
-        else the newest), or --model PATH always, and picks up a newer registered model by itself within \
-        --poll-seconds, swapping it in atomically. Customers whose ratings are newer than the model are \
-        folded in per request. GET /openapi.json documents every route.
-
-        POST /v1/ratings needs 'Authorization: Bearer <token>', the token read from --token-file or \
-        RECSYS_API_TOKEN (at least 16 characters); with neither, the write routes answer 403. The token \
-        is never printed or logged.
-
-        Binds 127.0.0.1 unless --host says otherwise. SIGTERM or SIGINT stops taking connections, lets \
-        requests in flight finish (up to 5 s) and exits 0.
+        Serves the model `recsys recommend` would choose, or --model PATH, and swaps in a newer one \
+        within --poll-seconds; customers with ratings newer than the model are folded in per request. \
+        POST /v1/ratings needs 'Authorization: Bearer <token>' (--token-file or RECSYS_API_TOKEN, ≥ 16 \
+        characters; with neither, writes answer 403). GET /openapi.json documents every route. Binds \
+        127.0.0.1 unless --host says otherwise; SIGTERM drains requests (up to 5 s) and exits 0.
         """
     )
 
@@ -53,22 +47,6 @@ struct ServeCommand: ParsableCommand {
         if configuration.token == nil { logger.notice("no API token configured: POST /v1/ratings is off (403)") }
         // The server drains on SIGTERM and exits 0: the CLI's stop-now handlers step aside.
         Interruption.handOver()
-        let server = RecommendationServer(configuration, logger: logger)
-        let outcome = Outcome()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do { try await server.run() } catch { outcome.set(error) }
-            done.signal()
-        }
-        done.wait()
-        if let error = outcome.error { throw error }
+        try RecommendationServer(configuration, logger: logger).runUntilStopped()
     }
-}
-
-/// The async server's failure, handed to the synchronous command.
-private final class Outcome: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Error?
-    func set(_ error: Error) { lock.lock(); stored = error; lock.unlock() }
-    var error: Error? { lock.lock(); defer { lock.unlock() }; return stored }
 }
