@@ -107,33 +107,29 @@ public enum Refreshing {
             }
         }
         let lambda = Recommender.foldInRegularization(kind: file.kind, parameters: file.parameters)
-        // Customers first, against the fixed movie factors; then the movies, against the updated customers.
-        for c in customers.sorted() {
-            var rated: [(movie: Int32, rating: Float)] = []
-            for s in matrix.customerStart[c]..<matrix.customerStart[c + 1] where part(c, Int(matrix.customerMovie[s])) == .train {
-                rated.append((matrix.customerMovie[s], matrix.customerRating[s]))
-            }
-            let solved = try model.movieFactors.withUnsafeBufferPointer { q in
-                try model.movieBias.withUnsafeBufferPointer { b in
+        // One ridge per changed row against the fixed other side (factors and biases): a customer
+        // against the movies, a movie against the customers — the same solve with the roles swapped.
+        func solve(_ rated: [(movie: Int32, rating: Float)], fixedFactors: [Float], fixedBias: [Float]) throws -> (factors: [Float], bias: Float) {
+            try fixedFactors.withUnsafeBufferPointer { q in
+                try fixedBias.withUnsafeBufferPointer { b in
                     try FoldIn.customer(ratings: rated, movieFactors: q, movieBias: b, globalMean: model.globalMean, rank: rank, regularization: lambda)
                 }
             }
-            for f in 0..<rank { model.customerFactors[c * rank + f] = solved.factors[f] }
+        }
+        // Customers first, against the fixed movie factors; then the movies, against the updated customers.
+        for c in customers.sorted() {
+            let rated = (matrix.customerStart[c]..<matrix.customerStart[c + 1])
+                .filter { part(c, Int(matrix.customerMovie[$0])) == .train }.map { (movie: matrix.customerMovie[$0], rating: matrix.customerRating[$0]) }
+            let solved = try solve(rated, fixedFactors: model.movieFactors, fixedBias: model.movieBias)
+            model.customerFactors.replaceSubrange((c * rank)..<((c + 1) * rank), with: solved.factors)
             model.customerBias[c] = solved.bias
             model.customerTrainCount[c] = Int32(rated.count)
         }
         for m in movies.sorted() {
-            var rated: [(movie: Int32, rating: Float)] = []
-            for s in matrix.movieStart[m]..<matrix.movieStart[m + 1] where part(Int(matrix.movieCustomer[s]), m) == .train {
-                rated.append((matrix.movieCustomer[s], matrix.movieRating[s]))
-            }
-            // The same ridge with the roles swapped: customers' factors and biases are the fixed side.
-            let solved = try model.customerFactors.withUnsafeBufferPointer { p in
-                try model.customerBias.withUnsafeBufferPointer { b in
-                    try FoldIn.customer(ratings: rated, movieFactors: p, movieBias: b, globalMean: model.globalMean, rank: rank, regularization: lambda)
-                }
-            }
-            for f in 0..<rank { model.movieFactors[m * rank + f] = solved.factors[f] }
+            let rated = (matrix.movieStart[m]..<matrix.movieStart[m + 1])
+                .filter { part(Int(matrix.movieCustomer[$0]), m) == .train }.map { (movie: matrix.movieCustomer[$0], rating: matrix.movieRating[$0]) }
+            let solved = try solve(rated, fixedFactors: model.customerFactors, fixedBias: model.customerBias)
+            model.movieFactors.replaceSubrange((m * rank)..<((m + 1) * rank), with: solved.factors)
             model.movieBias[m] = solved.bias
         }
         try Interruption.check()
