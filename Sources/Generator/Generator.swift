@@ -27,6 +27,12 @@ public struct GeneratorConfiguration: Sendable {
     public var noise: Double = 0.35
     /// Netflix only: each rating is listed in `probe.txt` independently with this probability.
     public var probeFraction: Double = 0.014
+    /// How strongly planted taste decides *which* movies a customer rates (β ≥ 0):
+    /// a drawn (customer, movie) pair is kept with probability σ(β·p_u·q_i), so with
+    /// β > 0 customers mostly rate what they would like (missing not at random) and
+    /// who-rated-what carries the taste a ranking model should find. 0 keeps the
+    /// uniform draw by activity and popularity alone (and its exact bytes).
+    public var taste: Double = 0
     public var seed: UInt64 = 42
     /// Worker threads. The output does not depend on it.
     public var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -64,6 +70,7 @@ public struct GeneratorConfiguration: Sendable {
         guard probeFraction >= 0, probeFraction < 1 else {
             throw fail("probeFraction must be in 0..<1 (got \(probeFraction))")
         }
+        guard taste >= 0, taste <= 20 else { throw fail("taste must be in 0...20 (got \(taste))") }
     }
 }
 
@@ -88,6 +95,8 @@ public struct GenerationSummary: Sendable, Codable {
     public var seed: UInt64
     public var rank: Int
     public var noise: Double
+    /// The taste selectivity β of who rates what; absent when the draw is uniform (β = 0).
+    public var taste: Double?
     /// Mean of the written ratings.
     public var globalMean: Double
     /// √(mean over all written ratings of (r − clip(μ + b_u + b_i + p_u·q_i))²),
@@ -100,7 +109,7 @@ public struct GenerationSummary: Sendable, Codable {
 
     // Spelled as JSON.decode reads oracle_rmse back.
     private enum CodingKeys: String, CodingKey {
-        case format, directory, files, ratings, customers, movies, probeRatings, seed, rank, noise, globalMean, seconds
+        case format, directory, files, ratings, customers, movies, probeRatings, seed, rank, noise, taste, globalMean, seconds
         case oracleRMSE = "oracleRmse", oracleRMSEProbe = "oracleRmseProbe"
     }
 }
@@ -117,7 +126,8 @@ public struct GenerationSummary: Sendable, Codable {
 /// side the files are grouped by) gets exact degrees ∝ a lognormal weight, clamped
 /// to [1, max(⌊minor/2⌋, ⌈R/major⌉)] and summing to `ratings`. Each *minor* entity is
 /// given one "home" partner so none is left unrated; the rest of a major's partners
-/// are drawn without replacement weighted by a lognormal activity/popularity. Every
+/// are drawn without replacement weighted by a lognormal activity/popularity and,
+/// with `taste` β > 0, thinned by σ(β·p_u·q_i) so that taste decides what is rated. Every
 /// major entity uses its own generator seeded by (seed, index), so files are
 /// byte-identical for any thread count, and only a bounded window of blocks is
 /// ever in memory.
@@ -159,6 +169,7 @@ public enum DatasetGenerator {
             seed: config.seed,
             rank: config.rank,
             noise: config.noise,
+            taste: config.taste > 0 ? config.taste : nil,
             globalMean: totals.ratings > 0 ? Double(totals.halfUnits) / 2 / Double(totals.ratings) : 0,
             oracleRMSE: totals.ratings > 0 ? (totals.sse / Double(totals.ratings)).squareRoot() : 0,
             oracleRMSEProbe: config.format == .netflix && totals.probeCount > 0

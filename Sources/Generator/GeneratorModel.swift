@@ -232,6 +232,7 @@ final class GenPlan: @unchecked Sendable {
     let rank: Int
     let mu: Double
     let noise: Double
+    let taste: Double
     let probeFraction: Double
     let seed: UInt64
     let scaleMin: Double, scaleMax: Double, scaleStep: Double
@@ -264,6 +265,7 @@ final class GenPlan: @unchecked Sendable {
         rank = config.rank
         mu = 3.6
         noise = config.noise
+        taste = config.taste
         probeFraction = config.format == .netflix ? config.probeFraction : 0
         seed = config.seed
         let netflix = config.format == .netflix
@@ -401,13 +403,25 @@ final class GenPlan: @unchecked Sendable {
         alias.deallocate()
     }
 
-    /// r̂ = μ + b_major + b_minor + p·q, unclipped (dot product summed in Float32, as documented for planted_model.bin).
+    /// p_major·q_minor, summed in Float32 in factor order.
     @inline(__always)
-    func truth(major j: Int, minor k: Int) -> Double {
+    func interaction(major j: Int, minor k: Int) -> Float {
         var dot: Float = 0
         let a = j * rank, b = k * rank
         for f in 0..<rank { dot += majorFactors[a + f] * minorFactors[b + f] }
-        return mu + Double(majorBias[j]) + Double(minorBias[k]) + Double(dot)
+        return dot
+    }
+
+    /// The chance that a drawn pair is rated: σ(β·p·q) — planted taste decides what is watched.
+    @inline(__always)
+    func keepProbability(major j: Int, minor k: Int) -> Double {
+        1 / (1 + exp(-taste * Double(interaction(major: j, minor: k))))
+    }
+
+    /// r̂ = μ + b_major + b_minor + p·q, unclipped (dot product summed in Float32, as documented for planted_model.bin).
+    @inline(__always)
+    func truth(major j: Int, minor k: Int) -> Double {
+        mu + Double(majorBias[j]) + Double(minorBias[k]) + Double(interaction(major: j, minor: k))
     }
 }
 
@@ -448,6 +462,8 @@ extension GenPlan {
     /// the weight, the rest is drawn exactly by Efraimidis–Spirakis: among the unchosen,
     /// keep the `need` smallest keys E_k / w_k with E_k ~ Exp(1) — which is weighted
     /// sampling without replacement, the same law the rejection loop follows.
+    /// With taste β > 0 a drawn minor is kept only with probability σ(β·p·q) (one
+    /// more uniform draw), and the exact fallback weighs each key by w_k·σ(β·p·q).
     func choose(major j: Int, rng: inout GenRNG, scratch: GenScratch) {
         let tag = UInt32(truncatingIfNeeded: j + 1)
         let marker = scratch.marker
@@ -463,11 +479,14 @@ extension GenPlan {
             chosen.append(k)
         }
         var need = Int(degree[j]) - homes
+        let tasteful = taste > 0
         if need * 4 <= minorCount - homes {
-            var attempts = 2 * need + 256
+            // Thinning keeps about half the draws (σ is ½ on average): room for four times as many.
+            var attempts = (2 * need + 256) * (tasteful ? 4 : 1)
             while need > 0 && attempts > 0 {
                 attempts -= 1
                 let k = alias.draw(&rng)
+                if tasteful && rng.uniform() >= keepProbability(major: j, minor: k) { continue }
                 if marker[k] != tag {
                     marker[k] = tag
                     chosen.append(Int32(k))
@@ -481,7 +500,8 @@ extension GenPlan {
         defer { scratch.keyed = keyed }
         keyed.removeAll(keepingCapacity: true)
         for k in 0..<minorCount where marker[k] != tag {
-            keyed.append((rng.exponential() / minorWeight[k], Int32(k)))
+            let weight = tasteful ? minorWeight[k] * keepProbability(major: j, minor: k) : minorWeight[k]
+            keyed.append((rng.exponential() / weight, Int32(k)))
         }
         GenSelect.smallest(need, in: &keyed)
         for e in keyed.prefix(need) {

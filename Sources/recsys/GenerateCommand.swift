@@ -25,6 +25,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Number of movies.") var movies: Int?
     @Option(help: "Rank of the planted factors.") var rank: Int?
     @Option(help: "Standard deviation of the noise added before rounding.") var noise: Double?
+    @Option(help: "How strongly planted taste decides which movies a customer rates (0 = by activity and popularity alone; 4 is strong).")
+    var taste: Double = 0
     @Option(help: "Seed; the same seed writes the same files.") var seed: UInt64 = 42
     @Flag(help: "Netflix's own sizes: 100,480,507 ratings, 480,189 customers, 17,770 movies.") var netflixScale = false
     @Flag(help: "Print the summary as one JSON document on stdout.") var json = false
@@ -37,6 +39,7 @@ struct GenerateCommand: ParsableCommand {
         if let movies { config.movies = movies }
         if let rank { config.rank = rank }
         if let noise { config.noise = noise }
+        config.taste = taste
         config.seed = seed
         try config.validate()
         let directory = URL(fileURLWithPath: out, isDirectory: true)
