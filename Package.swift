@@ -28,6 +28,8 @@ let package = Package(
             path: "Sources/COpenBLAS",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        // The trainers' and the top-N's innermost loops, AVX2 where the processor has it (chosen at run time).
+        .target(name: "CKernels"),
         // Process plumbing every module shares: interruption, throwing output, secrets.
         .target(name: "Runtime"),
         .target(name: "Features", dependencies: ["Runtime"]),
@@ -46,7 +48,7 @@ let package = Package(
         .plugin(name: "EmbedSchema", capability: .buildTool(), dependencies: ["embed-sql"], path: "Plugins/EmbedSchema"),
         // The seeded planted-model data generator: writes source files, uses nothing of the warehouse.
         .target(name: "Generator", dependencies: ["Runtime"]),
-        .target(name: "Models", dependencies: ["Features", "Runtime", "COpenBLAS"]),
+        .target(name: "Models", dependencies: ["Features", "Runtime", "COpenBLAS", "CKernels"]),
         .target(name: "Graph", dependencies: ["Features", "Runtime"]),
         // The use cases every front end shares: each returns a typed Codable document.
         .target(
@@ -83,7 +85,7 @@ let package = Package(
         .target(name: "BenchSupport", dependencies: ["Warehouse", "Features"], path: "experiments/BenchSupport"),
         .executableTarget(
             name: "recsys-bench",
-            dependencies: ["BenchSupport", "Warehouse", "Features", "Models"],
+            dependencies: ["BenchSupport", "Warehouse", "Features", "Models", "Runtime"],
             path: "experiments/bench"
         ),
         .executableTarget(

@@ -47,8 +47,11 @@ public struct EASETrainer: Sendable {
     public func fit(_ matrix: RatingMatrix, scale: RatingScale, dataVersion: String = "", splitID: Int = 0) throws -> FactorModel {
         try configuration.validate()
         let n = matrix.movieCount
-        var gram = Self.gram(matrix, threads: configuration.threads)
+        // LAPACK reads one triangle: only it is counted (half the co-rating increments).
+        var gram = Self.gram(matrix, threads: configuration.threads, lowerTriangle: true)
         try Interruption.check()
+        // The factorization and inverse are LAPACK's blocked level-3 code: on every core (a trainer before may have left one).
+        Linalg.setBLASThreads(configuration.threads)
         for i in 0..<n { gram[i * n + i] += configuration.lambda }
         // The inverse of a symmetric positive definite matrix: upper triangle (column-major = our lower).
         let upper = Int8(UInt8(ascii: "U"))
@@ -57,15 +60,30 @@ public struct EASETrainer: Sendable {
         try Interruption.check()
         info = LAPACKE_dpotri(LAPACK_COL_MAJOR, upper, Int32(n), &gram, Int32(n))
         guard info == 0 else { throw ConfigurationError("EASE: the inverse failed (LAPACK dpotri info \(info))") }
-        // Column-major upper = row-major lower: P_ij for i ≥ j sits at gram[i * n + j].
-        @inline(__always) func p(_ i: Int, _ j: Int) -> Double { i >= j ? gram[i * n + j] : gram[j * n + i] }
+        // Column-major upper = row-major lower: P_ij for i ≥ j sits at gram[i * n + j]. Mirrored into
+        // the upper triangle in 64 × 64 tiles, so that the weights below read P by rows.
+        let tile = 64, tiles = (n + tile - 1) / tile
+        gram.withUnsafeMutableBufferPointer { g in
+            let g = g
+            Parallel.forEachChunk(count: tiles, chunkSize: 1, threads: configuration.threads) { range in
+                for ti in range {
+                    for tj in 0...ti {
+                        for i in (ti * tile)..<min(n, (ti + 1) * tile) {
+                            for j in (tj * tile)..<min(i, (tj + 1) * tile) { g[j * n + i] = g[i * n + j] }
+                        }
+                    }
+                }
+            }
+        }
         var weights = [Float](repeating: 0, count: n * n)
-        weights.withUnsafeMutableBufferPointer { w in
-            let w = w
-            Parallel.forEachChunk(count: n, chunkSize: 64, threads: configuration.threads) { range in
-                for j in range {
-                    // Row j of W: the weights from rated movie j to every candidate i, B_ji = −P_ji / P_ii.
-                    for i in 0..<n where i != j { w[j * n + i] = Float(-p(j, i) / p(i, i)) }
+        gram.withUnsafeBufferPointer { p in
+            weights.withUnsafeMutableBufferPointer { w in
+                let w = w
+                Parallel.forEachChunk(count: n, chunkSize: 64, threads: configuration.threads) { range in
+                    for j in range {
+                        // Row j of W: the weights from rated movie j to every candidate i, B_ji = −P_ji / P_ii.
+                        for i in 0..<n where i != j { w[j * n + i] = Float(-p[j * n + i] / p[i * n + i]) }
+                    }
                 }
             }
         }
@@ -76,8 +94,10 @@ public struct EASETrainer: Sendable {
     /// XᵀX for binary X, dense row-major n × n: entry (a, b) counts the
     /// customers who rated both a and b (the diagonal: a's ratings). Rows are
     /// filled independently — movie a's customers, then their movies — so any
-    /// thread count gives the same matrix.
-    static func gram(_ matrix: RatingMatrix, threads: Int) -> [Double] {
+    /// thread count gives the same matrix. With `lowerTriangle` only b ≤ a is
+    /// counted (a customer's movies are ascending, so the scan stops at a) and
+    /// the rest stays 0.
+    static func gram(_ matrix: RatingMatrix, threads: Int, lowerTriangle: Bool = false) -> [Double] {
         let n = matrix.movieCount
         var gram = [Double](repeating: 0, count: n * n)
         gram.withUnsafeMutableBufferPointer { g in
@@ -91,7 +111,13 @@ public struct EASETrainer: Sendable {
                         let row = g.baseAddress! + a * n
                         for s in movieStart[a]..<movieStart[a + 1] {
                             let c = Int(movieCustomer[s])
-                            for t in customerStart[c]..<customerStart[c + 1] { row[Int(customerMovie[t])] += 1 }
+                            if lowerTriangle {
+                                var t = customerStart[c]
+                                let end = customerStart[c + 1]
+                                while t < end, Int(customerMovie[t]) <= a { row[Int(customerMovie[t])] += 1; t += 1 }
+                            } else {
+                                for t in customerStart[c]..<customerStart[c + 1] { row[Int(customerMovie[t])] += 1 }
+                            }
                         }
                     }
                 }

@@ -67,9 +67,10 @@ public struct ImplicitALSConfiguration: TrainerConfiguration {
 ///
 /// Each row's normal equations (YᵀY + λI + Σ_{i∈I_u} (c_ui − 1) y_i y_iᵀ) x_u =
 /// Σ_{i∈I_u} c_ui y_i are solved by a few conjugate-gradient steps from the
-/// previous x_u, as benfred/implicit does (Takács, Pilászy & Tikk 2011): the
-/// Gram matrix YᵀY + λI is formed once per half-sweep (k² per row and step),
-/// the rated movies cost O(n_u·k) per step, and no k×k matrix is formed per row.
+/// previous x_u (`ConjugateGradient`), as benfred/implicit does (Takács,
+/// Pilászy & Tikk 2011): the Gram matrix YᵀY + λI is formed once per
+/// half-sweep (k² per row and step), the rated movies cost O(n_u·k) per step,
+/// and no k×k matrix is formed per row.
 ///
 /// The result is a `FactorModel` with μ = 0 and zero biases: score = x_u·y_i.
 public struct ImplicitALSTrainer: Sendable {
@@ -129,87 +130,52 @@ public struct ImplicitALSTrainer: Sendable {
             for j in 0..<i { gram[i * k + j] = gram[j * k + i] }
             gram[i * k + i] += Float(configuration.regularization)
         }
-        struct Scratch { var r: [Float], p: [Float], ap: [Float] }
+        // D = YᵀY + λI padded to the kernel's width (zeros beyond the rank).
+        let width = ConjugateGradient.width(unknowns: k)
+        var dense = [Float](repeating: 0, count: width * width)
+        for i in 0..<k { for j in 0..<k { dense[i * width + j] = gram[i * k + j] } }
         solved.withUnsafeMutableBufferPointer { out in
             let out = out
             fixed.withUnsafeBufferPointer { y in
-            gram.withUnsafeBufferPointer { g in
+            dense.withUnsafeBufferPointer { dense in
             start.withUnsafeBufferPointer { start in
             partner.withUnsafeBufferPointer { partner in
             confidence.withUnsafeBufferPointer { confidence in
+                let source = y.baseAddress!
                 Parallel.forEachChunk(count: rows, chunkSize: 256, threads: configuration.threads, makeScratch: { _ in
-                    Scratch(r: [Float](repeating: 0, count: k), p: [Float](repeating: 0, count: k), ap: [Float](repeating: 0, count: k))
-                }) { s, range in
+                    ConjugateGradient.Scratch(width: width)
+                }) { scratch, range in
                     for row in range {
-                        Self.conjugateGradient(x: out.baseAddress! + row * k, k: k, steps: steps, gram: g.baseAddress!,
-                                               y: y.baseAddress!, partners: UnsafeBufferPointer(rebasing: partner[start[row]..<start[row + 1]]),
-                                               confidence: UnsafeBufferPointer(rebasing: confidence[start[row]..<start[row + 1]]),
-                                               r: &s.r, p: &s.p, ap: &s.ap)
+                        let first = start[row], n = start[row + 1] - first
+                        let x = out.baseAddress! + row * k
+                        // b = 0 and A positive definite: the solution is 0.
+                        guard n > 0 else { x.update(repeating: 0, count: k); continue }
+                        // The partners' rows, gathered once: the random reads of the other side's
+                        // factors (hundreds of MB for the customers at Netflix scale) happen once per
+                        // row and sweep, and the steps then stream the block from cache.
+                        scratch.reserve(n)
+                        let block = scratch.block, targets = scratch.targets, weights = scratch.weights
+                        // Rows `ahead` places on are requested now, so that their cache lines are on the way.
+                        let ahead = 8
+                        for j in 0..<Swift.min(n, ahead) { HalfSweep.prefetchRow(source + Int(partner[first + j]) * k, floats: k) }
+                        for j in 0..<n {
+                            if j + ahead < n { HalfSweep.prefetchRow(source + Int(partner[first + j + ahead]) * k, floats: k) }
+                            let destination = block + j * width
+                            destination.update(from: source + Int(partner[first + j]) * k, count: k)
+                            for f in k..<width { destination[f] = 0 }
+                            let c = confidence[first + j]
+                            targets[j] = c
+                            weights[j] = c - 1
+                        }
+                        scratch.x.update(from: x, count: k)
+                        for f in k..<width { scratch.x[f] = 0 }
+                        ConjugateGradient.solve(block: block, n: n, width: width, targets: targets, weights: weights,
+                                                ridge: 0, dense: dense.baseAddress!, steps: steps, scratch: scratch)
+                        x.update(from: scratch.x, count: k)
                     }
                 }
             }}}}}
         }
-    }
-
-    /// `steps` CG steps on A x = b from the x given, where
-    /// A = G + Σ (c_i − 1) y_i y_iᵀ and b = Σ c_i y_i over the row's partners.
-    @inline(__always)
-    static func conjugateGradient(x: UnsafeMutablePointer<Float>, k: Int, steps: Int, gram: UnsafePointer<Float>,
-                                  y: UnsafePointer<Float>, partners: UnsafeBufferPointer<Int32>, confidence: UnsafeBufferPointer<Float>,
-                                  r: inout [Float], p: inout [Float], ap: inout [Float]) {
-        // Eight lanes, then the tail: a fixed order, so the same bits on every run.
-        @inline(__always) func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>) -> Float {
-            let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-            var lanes = SIMD8<Float>(repeating: 0)
-            var f = 0
-            while f + 8 <= k {
-                lanes += ra.loadUnaligned(fromByteOffset: f * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: f * 4, as: SIMD8<Float>.self)
-                f += 8
-            }
-            var s = lanes.sum()
-            while f < k { s += a[f] * b[f]; f += 1 }
-            return s
-        }
-        guard !partners.isEmpty else {
-            // b = 0 and A positive definite: the solution is 0.
-            x.update(repeating: 0, count: k)
-            return
-        }
-        r.withUnsafeMutableBufferPointer { rb in
-        p.withUnsafeMutableBufferPointer { pb in
-        ap.withUnsafeMutableBufferPointer { apb in
-            let r = rb.baseAddress!, p = pb.baseAddress!, ap = apb.baseAddress!
-            // r = b − A x
-            Linalg.gemv(n: k, k: k, g: gram, x: x, y: r)   // r = G x, then negated
-            for i in 0..<k { r[i] = -r[i] }
-            for (slot, j) in partners.enumerated() {
-                let yj = y + Int(j) * k, c = confidence[slot]
-                let w = c - (c - 1) * dot(yj, x)
-                for f in 0..<k { r[f] += w * yj[f] }
-            }
-            p.update(from: r, count: k)
-            var rsOld = dot(r, r)
-            for _ in 0..<steps {
-                guard rsOld > 1e-20 else { break }
-                Linalg.gemv(n: k, k: k, g: gram, x: p, y: ap)
-                for (slot, j) in partners.enumerated() {
-                    let yj = y + Int(j) * k
-                    let w = (confidence[slot] - 1) * dot(yj, p)
-                    for f in 0..<k { ap[f] += w * yj[f] }
-                }
-                let pAp = dot(p, ap)
-                guard pAp > 0 else { break }
-                let step = rsOld / pAp
-                for f in 0..<k {
-                    x[f] += step * p[f]
-                    r[f] -= step * ap[f]
-                }
-                let rsNew = dot(r, r)
-                let beta = rsNew / rsOld
-                for f in 0..<k { p[f] = r[f] + beta * p[f] }
-                rsOld = rsNew
-            }
-        }}}
     }
 
     /// The exact solution of one row's normal equations (Cholesky), for a

@@ -147,6 +147,47 @@ final class TopNTests: XCTestCase {
         }
     }
 
+    func testItemBasedTilesAgreeWithSingleOnAnyThreadCount() {
+        // 150 movies: two full 64-movie tiles and a tail of 22; 300 customers make several blocks.
+        // Gaussian weights, so any change in the order a score's rows are added would show.
+        let customers = 300, movies = 150, count = 10
+        var generator = SeededGenerator(seed: 11)
+        let weights = (0..<(movies * movies)).map { _ in Float(generator.nextGaussian()) }
+        let customerBias = (0..<customers).map { _ in Float(generator.nextGaussian()) * 0.3 }
+        let movieBias = (0..<movies).map { _ in Float(generator.nextGaussian()) * 0.3 }
+        let history = seenLists(customers: customers, movies: movies, most: 90, seed: 12)
+        let seen = seenLists(customers: customers, movies: movies, most: 40, seed: 13)
+        func batch(threads: Int) -> (movies: [Int32], scores: [Float]) {
+            customerBias.withUnsafeBufferPointer { bu in movieBias.withUnsafeBufferPointer { bi in weights.withUnsafeBufferPointer { w in
+                history.start.withUnsafeBufferPointer { hs in history.movie.withUnsafeBufferPointer { h in
+                    seen.start.withUnsafeBufferPointer { ss in seen.movie.withUnsafeBufferPointer { sm in
+                        TopN.itemBased(customerBias: bu, globalMean: 3.6, movieBias: bi, itemWeights: w, historyStart: hs, history: h,
+                                       seenStart: ss, seenMovie: sm, count: count, threads: threads)
+                    }}
+                }}
+            }}}
+        }
+        let one = batch(threads: 1), two = batch(threads: 2)
+        XCTAssertEqual(one.movies, two.movies)
+        XCTAssertEqual(one.scores.map(\.bitPattern), two.scores.map(\.bitPattern))
+        var tailPicks = 0
+        for u in 0..<customers {
+            let exclude = Array(seen.movie[seen.start[u]..<seen.start[u + 1]])
+            let rows = Array(history.movie[history.start[u]..<history.start[u + 1]])
+            let expected = [Float](repeating: 0, count: 0).withUnsafeBufferPointer { factor in
+                movieBias.withUnsafeBufferPointer { bi in weights.withUnsafeBufferPointer { w in exclude.withUnsafeBufferPointer { e in
+                    TopN.single(customerFactor: factor, customerBias: customerBias[u], globalMean: 3.6, movieBias: bi,
+                                movieFactors: factor, rank: 0, exclude: e, count: count, itemWeights: w, history: rows)
+                }}}
+            }
+            let row = (u * count)..<((u + 1) * count)
+            XCTAssertEqual(Array(one.movies[row]), expected.map(\.movie), "customer \(u)")
+            XCTAssertEqual(one.scores[row].map(\.bitPattern), expected.map(\.score.bitPattern), "customer \(u)")
+            tailPicks += one.movies[row].filter { $0 >= 128 }.count
+        }
+        XCTAssertGreaterThan(tailPicks, 0, "some lists should hold movies of the partial last tile")
+    }
+
     func testAllAcrossBlockAndTileEdgesAndPadding() {
         // Blocks of 7 customers and tiles of 37 movies (neither divides 50 or 113); seen lists
         // up to the whole catalogue, so that some customers have fewer candidates than `count`.
