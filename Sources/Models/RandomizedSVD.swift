@@ -94,7 +94,7 @@ public struct SVDTimings: Sendable, Codable, Equatable {
 ///     Rᵀ = Ũ Σ Ṽᵀ                   (small dense SVD, l×l, `gesdd`)
 ///     A ≈ Q B = (Q Ũ) Σ (W Ṽ)ᵀ;  U_k, V_k = the first k columns
 ///
-/// `orth` is the Q of a thin QR (`geqrf`/`orgqr`); re-orthonormalizing after
+/// `orth` is the Q of a thin QR (CholeskyQR2, `Linalg.orthonormalize`); re-orthonormalizing after
 /// every application, not only at the end, keeps the power iterations from
 /// losing the small directions to rounding (Halko et al. §4.5). The expected
 /// error of the basis is about (σ_{l+1}/σ_k)^{2q+1} times the best rank-k
@@ -162,18 +162,18 @@ public struct RandomizedSVD: Sendable {
         var generator = SeededGenerator(seed: configuration.seed)
         for i in 0..<(n * l) { wide[i] = generator.nextGaussian() }
         try applyA()
-        try timed(&timings.orthonormalizationSeconds) { try Linalg.qr(rows: m, columns: l, a: &tall) }
+        try timed(&timings.orthonormalizationSeconds) { try Linalg.orthonormalize(rows: m, columns: l, a: &tall) }
         for _ in 0..<configuration.powerIterations {
             try applyAT()
-            try timed(&timings.orthonormalizationSeconds) { try Linalg.qr(rows: n, columns: l, a: &wide) }
+            try timed(&timings.orthonormalizationSeconds) { try Linalg.orthonormalize(rows: n, columns: l, a: &wide) }
             try applyA()
-            try timed(&timings.orthonormalizationSeconds) { try Linalg.qr(rows: m, columns: l, a: &tall) }
+            try timed(&timings.orthonormalizationSeconds) { try Linalg.orthonormalize(rows: m, columns: l, a: &tall) }
         }
 
         // Bᵀ = Aᵀ Q = W R; B = Rᵀ Wᵀ.
         try applyAT()
         var r = [Double](repeating: 0, count: l * l)
-        try timed(&timings.orthonormalizationSeconds) { try Linalg.qr(rows: n, columns: l, a: &wide, r: &r) }
+        try timed(&timings.orthonormalizationSeconds) { try Linalg.orthonormalize(rows: n, columns: l, a: &wide, r: &r) }
 
         // Rᵀ = Ũ Σ Ṽᵀ, then U_k = Q Ũ_k and V_k = W Ṽ_k.
         var singularValues = [Double](repeating: 0, count: l)

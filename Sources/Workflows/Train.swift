@@ -43,6 +43,9 @@ public struct TrainingOptions: Sendable {
     /// Item kNN: neighbours kept per movie.
     public var neighbours: Int?
     public var biases: ALSConfiguration.BiasMode?
+    /// ALS: how each row's normal equations are solved, and CG's steps.
+    public var solver: ALSConfiguration.Solver?
+    public var cgSteps: Int?
     public var seed: UInt64?
     public var threads: Int?
 
@@ -69,9 +72,14 @@ public struct TrainingOptions: Sendable {
             }
             if let seed { c.seed = seed }
             if let threads { c.threads = threads }
-            if let biases {
-                guard case .als(var als) = c else { throw WorkflowError(.badRequest, "option `biases` applies to als only") }
-                als.biases = biases
+            if biases != nil || solver != nil || cgSteps != nil {
+                guard case .als(var als) = c else {
+                    let name = biases != nil ? "biases" : solver != nil ? "solver" : "cg-steps"
+                    throw WorkflowError(.badRequest, "option `\(name)` applies to als only")
+                }
+                if let biases { als.biases = biases }
+                if let solver { als.solver = solver }
+                if let cgSteps { als.cgSteps = cgSteps }
                 c = .als(als)
             }
             try c.validate()
@@ -168,6 +176,7 @@ public enum Training {
             logger.info("iteration \(step.iteration): train RMSE \(String(format: "%.4f", step.trainRMSE))\(validation), \(String(format: "%.1f", step.seconds)) s")
         }
         let fitSeconds = Date().timeIntervalSince(started)
+        logger.info("fitted in \(String(format: "%.1f", fitSeconds)) s; scoring the validation part")
         // A ranking model's scores are not ratings: it has no rating metrics.
         let validation = model.predictsRatings ? Evaluation.metrics(fitted, on: data.split.validation, trainedOn: data.train) : nil
         let test = model.predictsRatings ? Evaluation.metrics(fitted, on: data.split.test, trainedOn: data.train) : nil

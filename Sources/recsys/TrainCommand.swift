@@ -9,6 +9,7 @@ import Workflows
 
 extension ModelKind: ExpressibleByArgument {}
 extension ALSConfiguration.BiasMode: ExpressibleByArgument {}
+extension ALSConfiguration.Solver: ExpressibleByArgument {}
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,6 +52,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed of the initial factors (and of the folds).") var seed: UInt64?
     @Option(help: "ALS biases: joint (re-solved with the factors; the default) or fixed (the features' damped biases).")
     var biases: ALSConfiguration.BiasMode?
+    @Option(help: "ALS: solve each row by cholesky (exact) or cg (a few conjugate-gradient steps from the previous sweep; default \(ALSConfiguration().solver.rawValue)).")
+    var solver: ALSConfiguration.Solver?
+    @Option(help: "ALS with --solver cg: steps per row and half-sweep (default \(ALSConfiguration().cgSteps)).") var cgSteps: Int?
     @Option(help: ArgumentHelp("Grid search: key=v1,v2;key=… (see above).", valueName: "spec")) var grid: String?
     @Option(help: "With --grid: K-fold cross-validation inside the train part instead of the validation part.") var folds: Int = 0
     @Option(help: ArgumentHelp("With --grid: select by rmse or ndcg@K of the validation top-K lists (default: rmse; ndcg@10 for the ranking models).",
@@ -79,7 +83,7 @@ struct TrainCommand: ParsableCommand {
         var o = TrainingOptions()
         (o.rank, o.regularization, o.iterations, o.learningRate) = (rank, reg, iterations, lr)
         (o.oversampling, o.powerIterations, o.biases, o.seed, o.threads) = (oversampling, powerIterations, biases, seed, threads)
-        (o.alpha, o.lambda, o.neighbours) = (alpha, lambda, neighbours)
+        (o.alpha, o.lambda, o.neighbours, o.solver, o.cgSteps) = (alpha, lambda, neighbours, solver, cgSteps)
         return o
     }
 

@@ -168,6 +168,44 @@ final class RandomizedSVDTests: XCTestCase {
         XCTAssertThrowsError(try Linalg.qr(rows: 2, columns: 3, a: &wide))
     }
 
+    /// CholeskyQR2 on a 2,000 × 40 block whose columns span six orders of
+    /// magnitude (condition number 10⁶): ‖QᵀQ − I‖ at rounding, R upper
+    /// triangular with a positive diagonal, Q·R = A; and a rank-deficient block
+    /// (Cholesky fails) still comes back orthonormal through the Householder fallback.
+    func testCholeskyQR2IsOrthonormalToRounding() throws {
+        let m = 2_000, n = 40
+        var generator = SeededGenerator(seed: 77)
+        var a = (0..<(m * n)).map { _ in generator.nextGaussian() }
+        for i in 0..<m { for j in 0..<n { a[i * n + j] *= pow(10, -6 * Double(j) / Double(n - 1)) } }
+        var q = a, r = [Double](repeating: 9, count: n * n)
+        try Linalg.orthonormalize(rows: m, columns: n, a: &q, r: &r)
+        func orthogonalityError(_ q: [Double]) -> Double {
+            var worst = 0.0
+            for i in 0..<n {
+                for j in 0..<n {
+                    let dot = (0..<m).reduce(0.0) { $0 + q[$1 * n + i] * q[$1 * n + j] }
+                    worst = max(worst, abs(dot - (i == j ? 1 : 0)))
+                }
+            }
+            return worst
+        }
+        XCTAssertLessThan(orthogonalityError(q), 1e-12)
+        for i in 0..<n {
+            XCTAssertGreaterThan(r[i * n + i], 0)
+            for j in 0..<i { XCTAssertEqual(r[i * n + j], 0) }
+        }
+        var product = [Double](repeating: 0, count: m * n)
+        Linalg.gemm(m: m, n: n, k: n, a: q, b: r, c: &product)
+        for i in 0..<(m * n) { XCTAssertEqual(product[i], a[i], accuracy: 1e-12 * max(1, abs(a[i]))) }
+
+        var deficient = a
+        for i in 0..<m { deficient[i * n + 5] = deficient[i * n + 4] }   // two equal columns: AᵀA is singular
+        try Linalg.orthonormalize(rows: m, columns: n, a: &deficient)
+        XCTAssertLessThan(orthogonalityError(deficient), 1e-12)
+        var wide = [Double](repeating: 0, count: 6)
+        XCTAssertThrowsError(try Linalg.orthonormalize(rows: 2, columns: 3, a: &wide))
+    }
+
     /// The transposed products against loops: C ← 2·AᵀB + 0.5·C, then C ← A·Bᵀ, on small row-major matrices.
     func testTransposedProductsMatchNaiveLoops() {
         let m = 4, n = 3, k = 5
