@@ -31,25 +31,30 @@ set -e
 [ $status -ne 0 ] && [ $status -ne 3 ] && { cat "$out/load.log"; exit $status; }
 "$recsys" features --split probe > "$out/features.log" 2>&1
 
-# GNU time's peak resident set, in GiB, and the wall seconds of one command.
+# Runs one command under GNU time; sets `wall` (seconds) and `peak` (GiB of resident memory).
 timed() {
   local name=$1; shift
-  /usr/bin/time -f "%e %M" -o "$out/$name.time" "$@" > "$out/$name.log" 2>&1
-  read -r seconds kib < "$out/$name.time"
-  echo "$seconds $(awk -v k="$kib" 'BEGIN { printf "%.2f", k / 1048576 }')"
+  if ! /usr/bin/time -f "%e %M" -o "$out/$name.time" "$@" > "$out/$name.log" 2>&1; then
+    echo "$name failed; see $out/$name.log" >&2
+    tail -n 5 "$out/$name.log" >&2
+    exit 1
+  fi
+  local kib
+  read -r wall kib < <(tail -n 1 "$out/$name.time")
+  peak=$(awk -v k="$kib" 'BEGIN { printf "%.2f", k / 1048576 }')
 }
 
-read -r wall peak <<< "$(timed ials "$recsys" train --model ials --rank 64 --iterations "$IALS_ITERATIONS")"
+timed ials "$recsys" train --model ials --rank 64 --iterations "$IALS_ITERATIONS"
 fit=$(sed -n 's/.*trained ials .* in \([0-9.]*\) s.*/\1/p' "$out/ials.log")
 echo "implicit ALS rank 64: fit $fit s for $IALS_ITERATIONS iterations = $(awk -v f="$fit" -v n="$IALS_ITERATIONS" 'BEGIN { printf "%.1f", f / n }') s per iteration (target ≤ 10 s); command $wall s, peak $peak GiB"
 grep "validation ranking" "$out/ials.log" || true
 
-read -r wall peak <<< "$(timed ease "$recsys" train --model ease)"
+timed ease "$recsys" train --model ease
 fit=$(sed -n 's/.*trained ease .* in \([0-9.]*\) s.*/\1/p' "$out/ease.log")
 echo "EASE λ 500: fit $fit s (target ≤ 300 s); command $wall s, peak $peak GiB (target ≤ 6 GiB)"
 grep "validation ranking" "$out/ease.log" || true
 model=$(sed -n 's/^model: //p' "$out/ease.log")
 
-read -r wall peak <<< "$(timed ease-all "$recsys" recommend --all --top 10 --model "$model")"
+timed ease-all "$recsys" recommend --all --top 10 --model "$model"
 echo "EASE batch top-10 for every customer: $wall s including the COPY into the warehouse (target ≤ 120 s); peak $peak GiB"
 tail -n 3 "$out/ease-all.log"
