@@ -73,12 +73,15 @@ SIGNATURE_SUM(sum_rows64_base) { SUM_ROWS64_BODY }
 
 int recsys_kernels_use_avx2(void) {
 #if defined(__x86_64__)
+    // Workers may ask at once: the cached answer is read and written atomically.
     static int answer = -1;
-    if (answer < 0) {
+    int known = __atomic_load_n(&answer, __ATOMIC_RELAXED);
+    if (known < 0) {
         __builtin_cpu_init();
-        answer = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        __atomic_store_n(&answer, known, __ATOMIC_RELAXED);
     }
-    return answer;
+    return known;
 #else
     return 0;
 #endif

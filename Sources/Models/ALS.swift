@@ -199,16 +199,18 @@ public struct ALSTrainer: Sendable {
 
         for iteration in 1...configuration.iterations {
             let started = Date()
-            // CG continues from the previous solution; the first sweep has none (customers start at 0,
-            // movies at small random factors), so it is solved exactly.
-            let solver: HalfSweep.Solver = configuration.solver == .cg && (iteration > 1 || start != nil)
-                ? .conjugateGradient(steps: configuration.cgSteps) : .cholesky
+            // CG continues from the previous solution. The first sweep has none for the customers (they
+            // start at 0) nor, in a cold fit, for the movies (small random factors): those are solved
+            // exactly. A warm start's movies continue from the older model's.
+            func solver(continuing: Bool) -> HalfSweep.Solver {
+                configuration.solver == .cg && continuing ? .conjugateGradient(steps: configuration.cgSteps) : .cholesky
+            }
             try HalfSweep(rows: matrix.customerCount, start: matrix.customerStart, partner: matrix.customerMovie,
                           residual: byCustomer, rank: k, regularization: lambda, threads: threads,
-                          jointBias: joint, solver: solver).solve(fixed: movieRows, into: &customerRows)
+                          jointBias: joint, solver: solver(continuing: iteration > 1)).solve(fixed: movieRows, into: &customerRows)
             try HalfSweep(rows: matrix.movieCount, start: matrix.movieStart, partner: matrix.movieCustomer,
                           residual: byMovie, rank: k, regularization: lambda, threads: threads,
-                          jointBias: joint, solver: solver).solve(fixed: customerRows, into: &movieRows)
+                          jointBias: joint, solver: solver(continuing: iteration > 1 || start != nil)).solve(fixed: customerRows, into: &movieRows)
             // A stop request leaves the sweeps half done: nothing of them is returned.
             try Interruption.check()
             guard customerRows.allSatisfy(\.isFinite), movieRows.allSatisfy(\.isFinite) else {

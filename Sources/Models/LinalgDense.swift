@@ -109,7 +109,8 @@ extension Linalg {
                 // QᵀQ − I, checked: the fallback must catch a block too ill-conditioned for two passes.
                 cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(m), 1, a, Int32(n), 0, &step, Int32(n))
                 for i in 0..<n where ok {
-                    for j in i..<n where abs(step[i * n + j] - (i == j ? 1 : 0)) > 1e-10 { ok = false; break }
+                    // Written so that a NaN fails it too.
+                    for j in i..<n where !(abs(step[i * n + j] - (i == j ? 1 : 0)) <= 1e-10) { ok = false; break }
                 }
             }
         }
