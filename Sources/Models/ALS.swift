@@ -391,17 +391,10 @@ extension HalfSweep {
                             if joint { current[k] = 0; current[k - 1] = 1 }
                             continue
                         }
-                        scratch.reserve(n)
-                        let block = scratch.block, targets = scratch.targets
-                        let ahead = 8
-                        for j in 0..<Swift.min(n, ahead) { Self.prefetchRow(source + Int(partner[first + j]) * w, floats: k) }
-                        for j in 0..<n {
-                            if j + ahead < n { Self.prefetchRow(source + Int(partner[first + j + ahead]) * w, floats: k) }
-                            let p = Int(partner[first + j])
-                            let destination = block + j * padded
-                            destination.update(from: source + p * w, count: k)
-                            for f in k..<padded { destination[f] = 0 }
-                            targets[j] = joint ? residual[first + j] - source[p * w + k] : residual[first + j]
+                        let row = UnsafeBufferPointer(rebasing: partner[first..<(first + n)])
+                        let block = scratch.gather(row, from: source, stride: w, floats: k), targets = scratch.targets
+                        for (j, p) in row.enumerated() {
+                            targets[j] = joint ? residual[first + j] - source[Int(p) * w + k] : residual[first + j]
                         }
                         // x = [p, b] from the stored [p, 1, b] (or p).
                         let x = scratch.x

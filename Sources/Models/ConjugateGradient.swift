@@ -102,6 +102,23 @@ enum ConjugateGradient {
             weights = Self.allocate(capacity)
         }
 
+        /// Copies the first `floats` values of each partner's row (`stride` apart in
+        /// `source`) into the block, zero-padded to the width, and returns the block.
+        /// The partners' rows are random reads into a table larger than the cache:
+        /// each is requested eight rows ahead of its copy.
+        func gather(_ partners: UnsafeBufferPointer<Int32>, from source: UnsafePointer<Float>, stride: Int, floats: Int) -> UnsafeMutablePointer<Float> {
+            let n = partners.count, ahead = 8
+            reserve(n)
+            for j in 0..<Swift.min(n, ahead) { HalfSweep.prefetchRow(source + Int(partners[j]) * stride, floats: floats) }
+            for j in 0..<n {
+                if j + ahead < n { HalfSweep.prefetchRow(source + Int(partners[j + ahead]) * stride, floats: floats) }
+                let destination = block + j * width
+                destination.update(from: source + Int(partners[j]) * stride, count: floats)
+                for f in floats..<width { destination[f] = 0 }
+            }
+            return block
+        }
+
         deinit {
             block.deallocate(); targets.deallocate(); weights.deallocate()
             x.deallocate(); r.deallocate(); p.deallocate(); ap.deallocate()

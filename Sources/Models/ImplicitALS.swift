@@ -153,16 +153,9 @@ public struct ImplicitALSTrainer: Sendable {
                         // The partners' rows, gathered once: the random reads of the other side's
                         // factors (hundreds of MB for the customers at Netflix scale) happen once per
                         // row and sweep, and the steps then stream the block from cache.
-                        scratch.reserve(n)
-                        let block = scratch.block, targets = scratch.targets, weights = scratch.weights
-                        // Rows `ahead` places on are requested now, so that their cache lines are on the way.
-                        let ahead = 8
-                        for j in 0..<Swift.min(n, ahead) { HalfSweep.prefetchRow(source + Int(partner[first + j]) * k, floats: k) }
+                        let block = scratch.gather(UnsafeBufferPointer(rebasing: partner[first..<(first + n)]), from: source, stride: k, floats: k)
+                        let targets = scratch.targets, weights = scratch.weights
                         for j in 0..<n {
-                            if j + ahead < n { HalfSweep.prefetchRow(source + Int(partner[first + j + ahead]) * k, floats: k) }
-                            let destination = block + j * width
-                            destination.update(from: source + Int(partner[first + j]) * k, count: k)
-                            for f in k..<width { destination[f] = 0 }
                             let c = confidence[first + j]
                             targets[j] = c
                             weights[j] = c - 1
