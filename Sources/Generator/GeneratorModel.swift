@@ -14,6 +14,8 @@ import Glibc
 /// the ratings.
 enum GenStream: UInt64 {
     case sparseIDs = 1, customer, movie, homes, ratings, titles
+    /// Follow-up batches (`DeltaGenerator`): their own streams, so the base's bytes never move.
+    case deltaRatings, deltaCustomer, deltaMovie, deltaTitles
 }
 
 /// xoshiro256**. One generator is derived per entity (customer, movie, user)
@@ -244,6 +246,8 @@ final class GenPlan: @unchecked Sendable {
     /// Activity (Netflix customers) or popularity (MovieLens movies): the weight of
     /// a minor entity in the per-major sampling.
     let minorWeight: UnsafeMutableBufferPointer<Double>
+    /// The majors' activity (MovieLens users) or popularity (Netflix movies) weights.
+    let majorWeight: [Double]
     let degree: UnsafeMutableBufferPointer<Int32>
     let homeStart: UnsafeMutableBufferPointer<Int>
     let homeList: UnsafeMutableBufferPointer<Int32>
@@ -349,7 +353,7 @@ final class GenPlan: @unchecked Sendable {
         minorBias = netflix ? customerBias : movieBias
         majorFactors = netflix ? movieFactors : customerFactors
         minorFactors = netflix ? customerFactors : movieFactors
-        let majorWeight = netflix ? movieWeight : customerWeight
+        majorWeight = netflix ? movieWeight : customerWeight
         let minorWeights = netflix ? customerWeight : movieWeight
         minorWeight = .allocate(capacity: max(minorCount, 1))
         _ = minorWeight.initialize(from: minorWeights)

@@ -191,20 +191,25 @@ extension DatasetGenerator {
         let file = try GenFile(url)
         let buffer = GenBytes(capacity: 1 << 20)
         for m in 0..<movies {
-            var rng = GenRNG(seed: plan.seed, stream: .titles, index: m)
-            let yearDraw = rng.uniform()
-            // Release years skew recent: 2005 − ⌊Exp(mean 12)⌋, floored at 1915.
-            let year = max(1915, 2005 - Int(rng.exponential() * 12))
-            let styleDraw = rng.uniform()
-            let style: GenTitles.Style = styleDraw < 0.05 ? .comma : styleDraw < 0.07 ? .accented : .plain
-            let title = GenTitles.make(&rng, style: style, unicode: false)
-            buffer.append("\(m + 1),\(yearDraw < 0.005 ? "NULL" : String(year)),")
-            buffer.append(GenTitles.latin1(title))
+            let movie = netflixTitle(plan, movie: m)
+            buffer.append("\(m + 1),\(movie.year.map(String.init) ?? "NULL"),")
+            buffer.append(GenTitles.latin1(movie.title))
             buffer.append([10])
             if buffer.count >= 1 << 20 { try file.write(buffer); buffer.count = 0 }
         }
         try file.write(buffer)
         try file.close()
+    }
+
+    /// Movie m's release year (nil for NULL) and title, from its own stream.
+    static func netflixTitle(_ plan: GenPlan, movie m: Int) -> (year: Int?, title: String) {
+        var rng = GenRNG(seed: plan.seed, stream: .titles, index: m)
+        let yearDraw = rng.uniform()
+        // Release years skew recent: 2005 − ⌊Exp(mean 12)⌋, floored at 1915.
+        let year = max(1915, 2005 - Int(rng.exponential() * 12))
+        let styleDraw = rng.uniform()
+        let style: GenTitles.Style = styleDraw < 0.05 ? .comma : styleDraw < 0.07 ? .accented : .plain
+        return (yearDraw < 0.005 ? nil : year, GenTitles.make(&rng, style: style, unicode: false))
     }
 
     // MARK: MovieLens
@@ -271,25 +276,26 @@ extension DatasetGenerator {
         let buffer = GenBytes(capacity: 1 << 20)
         buffer.append("movieId,title,genres\n")
         for m in 0..<plan.minorCount {
-            var rng = GenRNG(seed: plan.seed, stream: .titles, index: m)
-            let year = max(1902, 2023 - Int(rng.exponential() * 15))
-            let styleDraw = rng.uniform()
-            let style: GenTitles.Style = styleDraw < 0.05 ? .comma : styleDraw < 0.07 ? .accented
-                : styleDraw < 0.08 ? .quoted : .plain
-            let title = GenTitles.make(&rng, style: style, unicode: true) + " (\(year))"
-            var genres: String
-            if rng.uniform() < 0.01 {
-                genres = "(no genres listed)"
-            } else {
-                var picked = Set<Int>()
-                let count = 1 + rng.below(3)
-                while picked.count < count { picked.insert(rng.below(GenTitles.genres.count)) }
-                genres = picked.sorted().map { GenTitles.genres[$0] }.joined(separator: "|")
-            }
-            buffer.append("\(plan.minorIDs[m]),\(GenTitles.csvField(title)),\(genres)\n")
+            let movie = movieLensMovie(plan, movie: m)
+            buffer.append("\(plan.minorIDs[m]),\(GenTitles.csvField(movie.title + " (\(movie.year))")),\(movie.genres)\n")
             if buffer.count >= 1 << 20 { try file.write(buffer); buffer.count = 0 }
         }
         try file.write(buffer)
         try file.close()
+    }
+
+    /// Movie m's title (without the year), release year and genres, from its own stream.
+    static func movieLensMovie(_ plan: GenPlan, movie m: Int) -> (title: String, year: Int, genres: String) {
+        var rng = GenRNG(seed: plan.seed, stream: .titles, index: m)
+        let year = max(1902, 2023 - Int(rng.exponential() * 15))
+        let styleDraw = rng.uniform()
+        let style: GenTitles.Style = styleDraw < 0.05 ? .comma : styleDraw < 0.07 ? .accented
+            : styleDraw < 0.08 ? .quoted : .plain
+        let title = GenTitles.make(&rng, style: style, unicode: true)
+        if rng.uniform() < 0.01 { return (title, year, "(no genres listed)") }
+        var picked = Set<Int>()
+        let count = 1 + rng.below(3)
+        while picked.count < count { picked.insert(rng.below(GenTitles.genres.count)) }
+        return (title, year, picked.sorted().map { GenTitles.genres[$0] }.joined(separator: "|"))
     }
 }

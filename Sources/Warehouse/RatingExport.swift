@@ -28,13 +28,16 @@ public enum RatingExport {
                 unlink(file.path)
             }
         }
-        let matrix = try extended(connection, cache: home.cache, version: version, logger: logger) ?? export(connection)
+        let started = Date()
+        let grown = try extended(connection, cache: home.cache, version: version, logger: logger)
+        let matrix = try grown ?? export(connection)
         try Interruption.check()
         // The cache only saves the next command an export: failing to write it is a warning.
         do {
             try FileManager.default.createDirectory(at: home.cache, withIntermediateDirectories: true)
             try MatrixFile.write(matrix, dataVersion: version, to: file)
             MatrixFile.removeStale(in: home.cache, keeping: file)
+            logger.info("ratings cache for data version \(version): \(ProgressReporter.count(matrix.count)) ratings \(grown == nil ? "exported in full" : "extended by the delta"), written in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         } catch let error as Interrupted {
             throw error
         } catch {

@@ -98,6 +98,49 @@ final class AppendCLITests: CLITestCase {
         XCTAssertEqual(try db.int("SELECT count(*) FROM fact_ratings"), 8)
     }
 
+    /// Two generated batches (`generate --delta`) appended: the warehouse moves exactly as delta.json says.
+    func testGeneratedBatchesAppendExactlyAsTheirSummariesSay() throws {
+        let base = folder.appendingPathComponent("generated")
+        let generate = try CLI.run(["generate", "--out", base.path, "--ratings", "30000", "--customers", "1500", "--movies", "300", "--seed", "3"],
+                                   home: folder)
+        XCTAssertEqual(generate.status, 0, generate.stderr)
+        XCTAssertEqual(try recsys(["load", "--data", base.path]).status, 0)
+        var inserted = 0, replaced = 0, newCustomers = 0, lastDate = ""
+        for k in 1...2 {
+            let batch = folder.appendingPathComponent("batch\(k)")
+            let made = try CLI.run(["generate", "--delta", "\(k)", "--from", base.path, "--out", batch.path, "--ratings", "2000", "--json"], home: folder)
+            XCTAssertEqual(made.status, 0, made.stderr)
+            let summary = try JSONSerialization.jsonObject(with: Data(made.stdout.utf8)) as! [String: Any]
+            func count(_ key: String) -> Int { summary[key] as! Int }
+            let append = try recsys(["load", "--append", batch.path, "--json"])
+            XCTAssertEqual(append.status, 0, append.stderr)
+            let report = try JSONSerialization.jsonObject(with: Data(append.stdout.utf8)) as! [String: Any]
+            let file = (report["files"] as! [[String: Any]])[0]
+            let again = (file["replaced"] as! Int) + (file["unchanged"] as! Int)
+            XCTAssertEqual((file["inserted"] as! Int) + again, 2_000)
+            if k == 1 {
+                XCTAssertEqual(file["inserted"] as? Int, count("new_pairs") + count("new_customer_ratings") + count("new_movie_ratings"))
+                XCTAssertEqual(again, count("rerated"), "re-ratings are exactly the base pairs the batch rates again")
+            } else {
+                // delta.json counts against the base: a later batch may also rate again what an earlier one added.
+                XCTAssertGreaterThanOrEqual(again, count("rerated"))
+            }
+            XCTAssertEqual(file["new_customers"] as? Int, count("new_customers"))
+            XCTAssertEqual(report["new_movies"] as? Int, count("new_movies"))
+            XCTAssertEqual(report["changed_movies"] as? Int, count("changed_titles"))
+            inserted += file["inserted"] as! Int
+            replaced += file["replaced"] as! Int
+            newCustomers += count("new_customers")
+            lastDate = summary["last_date"] as! String
+        }
+        XCTAssertEqual(try db.int("SELECT count(*) FROM fact_ratings"), 30_000 + inserted)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM fact_ratings_history"), replaced)
+        XCTAssertEqual(try db.int("SELECT count(*) FROM dim_customer"), 1_500 + newCustomers)
+        XCTAssertEqual(try rows("SELECT max(d.date_actual)::text FROM fact_ratings JOIN dim_date d USING (date_key)"), [[lastDate]])
+        let check = try recsys(["check"])
+        XCTAssertEqual(check.status, 0, check.stdout)
+    }
+
     func testABadLineNamesFileAndLineAndNothingOfTheFolderIsApplied() throws {
         try loadTiny()
         let cases: [(String, String)] = [
