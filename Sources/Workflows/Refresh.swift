@@ -109,28 +109,42 @@ public enum Refreshing {
         let lambda = Recommender.foldInRegularization(kind: file.kind, parameters: file.parameters)
         // One ridge per changed row against the fixed other side (factors and biases): a customer
         // against the movies, a movie against the customers — the same solve with the roles swapped.
+        let globalMean = model.globalMean
         func solve(_ rated: [(movie: Int32, rating: Float)], fixedFactors: [Float], fixedBias: [Float]) throws -> (factors: [Float], bias: Float) {
             try fixedFactors.withUnsafeBufferPointer { q in
                 try fixedBias.withUnsafeBufferPointer { b in
-                    try FoldIn.customer(ratings: rated, movieFactors: q, movieBias: b, globalMean: model.globalMean, rank: rank, regularization: lambda)
+                    try FoldIn.customer(ratings: rated, movieFactors: q, movieBias: b, globalMean: globalMean, rank: rank, regularization: lambda)
                 }
             }
         }
-        // Customers first, against the fixed movie factors; then the movies, against the updated customers.
-        for c in customers.sorted() {
+        // Customers first, against the fixed movie factors; then the movies, against the updated
+        // customers. Each row's solve reads only the fixed side: rows go to every core.
+        Linalg.setBLASThreads(1)
+        let customerList = customers.sorted()
+        let (movieFactors, movieBias) = (model.movieFactors, model.movieBias)
+        let solvedCustomers = try Self.onEveryCore(customerList.count) { i -> (solved: (factors: [Float], bias: Float), count: Int) in
+            let c = customerList[i]
             let rated = (matrix.customerStart[c]..<matrix.customerStart[c + 1])
                 .filter { part(c, Int(matrix.customerMovie[$0])) == .train }.map { (movie: matrix.customerMovie[$0], rating: matrix.customerRating[$0]) }
-            let solved = try solve(rated, fixedFactors: model.movieFactors, fixedBias: model.movieBias)
-            model.customerFactors.replaceSubrange((c * rank)..<((c + 1) * rank), with: solved.factors)
-            model.customerBias[c] = solved.bias
-            model.customerTrainCount[c] = Int32(rated.count)
+            return (try solve(rated, fixedFactors: movieFactors, fixedBias: movieBias), rated.count)
         }
-        for m in movies.sorted() {
+        for (i, c) in customerList.enumerated() {
+            model.customerFactors.replaceSubrange((c * rank)..<((c + 1) * rank), with: solvedCustomers[i].solved.factors)
+            model.customerBias[c] = solvedCustomers[i].solved.bias
+            model.customerTrainCount[c] = Int32(solvedCustomers[i].count)
+        }
+        try Interruption.check()
+        let movieList = movies.sorted()
+        let (customerFactors, customerBias) = (model.customerFactors, model.customerBias)
+        let solvedMovies = try Self.onEveryCore(movieList.count) { i -> (factors: [Float], bias: Float) in
+            let m = movieList[i]
             let rated = (matrix.movieStart[m]..<matrix.movieStart[m + 1])
                 .filter { part(Int(matrix.movieCustomer[$0]), m) == .train }.map { (movie: matrix.movieCustomer[$0], rating: matrix.movieRating[$0]) }
-            let solved = try solve(rated, fixedFactors: model.customerFactors, fixedBias: model.customerBias)
-            model.movieFactors.replaceSubrange((m * rank)..<((m + 1) * rank), with: solved.factors)
-            model.movieBias[m] = solved.bias
+            return try solve(rated, fixedFactors: customerFactors, fixedBias: customerBias)
+        }
+        for (i, m) in movieList.enumerated() {
+            model.movieFactors.replaceSubrange((m * rank)..<((m + 1) * rank), with: solvedMovies[i].factors)
+            model.movieBias[m] = solvedMovies[i].bias
         }
         try Interruption.check()
         model.dataVersion = version
@@ -164,6 +178,23 @@ public enum Refreshing {
                              dataVersion: version, newRatings: delta.count, before: before.metrics, heldOut: heldOut.count,
                              after: after.metrics, beforeHeldOut: beforeHeld.metrics, customersRefreshed: customers.count,
                              moviesRefreshed: movies.count, newCustomers: newCustomers, newMovies: newMovies, seconds: seconds)
+    }
+}
+
+extension Refreshing {
+    /// body(0..<count) on every core, results in index order; the first error is thrown.
+    static func onEveryCore<T>(_ count: Int, _ body: (Int) throws -> T) throws -> [T] {
+        let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: max(count, 1))
+        results.initialize(repeating: nil)
+        defer { results.deinitialize(); results.deallocate() }
+        let failure = FirstError()
+        Parallel.forEachChunk(count: count, chunkSize: 64, threads: Parallel.defaultThreads) { range in
+            for i in range where failure.error == nil {
+                do { results[i] = try body(i) } catch { failure.record(error) }
+            }
+        }
+        if let error = failure.error { throw error }
+        return results[0..<count].map { $0! }
     }
 }
 
