@@ -67,6 +67,7 @@ public enum RatingExport {
         } catch {
             return nil
         }
+        let read = Date().timeIntervalSince(started)
         let customerIDs = try denseIDs("SELECT customer_key, customer_id FROM dim_customer ORDER BY customer_key", connection)
         let movieIDs = try denseIDs("SELECT movie_key, movie_id FROM dim_movie ORDER BY movie_key", connection)
         var changes: [RatingMatrix.Entry] = []
@@ -78,8 +79,10 @@ public enum RatingExport {
             }
             changes.append(.init(customer: Int32(c), movie: Int32(m), rating: rating, day: Int32(CivilDate(key: dateKey).daysSinceEpoch)))
         }
+        let fetched = Date().timeIntervalSince(started)
         guard let matrix = old.applying(changes, customerIDs: customerIDs, movieIDs: movieIDs) else { return nil }
-        logger.info("ratings cache: \(ProgressReporter.count(changes.count)) rows written since data version \(newest.version) applied to its cache in \(String(format: "%.1f", Date().timeIntervalSince(started))) s (no full export)")
+        let seconds = { String(format: "%.1f", $0) }
+        logger.info("ratings cache: \(ProgressReporter.count(changes.count)) rows written since data version \(newest.version) applied to its cache in \(seconds(Date().timeIntervalSince(started))) s (read \(seconds(read)) s, delta fetched \(seconds(fetched - read)) s, merged \(seconds(Date().timeIntervalSince(started) - fetched)) s; no full export)")
         return matrix
     }
 
