@@ -120,8 +120,8 @@ public struct ALSTrainer: Sendable {
     ///   - dataVersion, splitID: recorded in the model for provenance.
     ///   - snapshots: iterations after which `snapshot` gets the model as it stands (grid
     ///     search scores several iteration counts from one run this way).
-    ///   - start: a previous model to continue from (warm start): its movie factors (and
-    ///     biases, when learned jointly) by movie id; movies it lacks start as a cold fit does.
+    ///   - start: a previous model to continue from (warm start): its movie and customer factors
+    ///     (and biases, when learned jointly) by id; those it lacks start as a cold fit does.
     public func fit(_ matrix: RatingMatrix, biases: BiasModel, scale: RatingScale = .netflix, dataVersion: String = "",
                     splitID: Int = 0, validation: HeldOutRatings? = nil, start: FactorModel? = nil,
                     snapshots: Set<Int> = [], snapshot: ((Int, FactorModel) -> Void)? = nil,
@@ -175,6 +175,25 @@ public struct ALSTrainer: Sendable {
             }
         }
         var customerRows = [Float](repeating: 0, count: matrix.customerCount * width)
+        // The customers continue too when nearly all of them are in the older model: CG then steps
+        // from their old solutions from the first sweep on. With many new customers (they start
+        // at 0, where three CG steps fall short) the first customer sweep stays exact.
+        var customersContinue = false
+        if let start {
+            var previous: [Int64: Int] = [:]
+            for (i, id) in start.customerIDs.enumerated() { previous[id] = i }
+            var known = 0
+            for c in 0..<matrix.customerCount {
+                guard let i = previous[matrix.customerIDs[c]] else { continue }
+                for f in 0..<k { customerRows[c * width + f] = start.customerFactors[i * k + f] }
+                if joint {
+                    customerRows[c * width + k] = 1
+                    customerRows[c * width + k + 1] = start.customerBias[i]
+                }
+                known += 1
+            }
+            customersContinue = known * 20 >= matrix.customerCount * 19
+        }
 
         let threads = configuration.threads, lambda = configuration.regularization
         let observer = StepObserver(matrix: matrix, validation: validation, snapshots: snapshots, snapshot: snapshot,
@@ -201,13 +220,14 @@ public struct ALSTrainer: Sendable {
             let started = Date()
             // CG continues from the previous solution. The first sweep has none for the customers (they
             // start at 0) nor, in a cold fit, for the movies (small random factors): those are solved
-            // exactly. A warm start's movies continue from the older model's.
+            // exactly. A warm start's movies continue from the older model's, and its customers too
+            // when nearly all are known.
             func solver(continuing: Bool) -> HalfSweep.Solver {
                 configuration.solver == .cg && continuing ? .conjugateGradient(steps: configuration.cgSteps) : .cholesky
             }
             try HalfSweep(rows: matrix.customerCount, start: matrix.customerStart, partner: matrix.customerMovie,
                           residual: byCustomer, rank: k, regularization: lambda, threads: threads,
-                          jointBias: joint, solver: solver(continuing: iteration > 1)).solve(fixed: movieRows, into: &customerRows)
+                          jointBias: joint, solver: solver(continuing: iteration > 1 || customersContinue)).solve(fixed: movieRows, into: &customerRows)
             try HalfSweep(rows: matrix.movieCount, start: matrix.movieStart, partner: matrix.movieCustomer,
                           residual: byMovie, rank: k, regularization: lambda, threads: threads,
                           jointBias: joint, solver: solver(continuing: iteration > 1 || start != nil)).solve(fixed: customerRows, into: &movieRows)

@@ -181,7 +181,7 @@ public enum EvaluationReport {
             ]
             func f(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "–" }
             report.sections.append(.init(title: "Models following the data", blocks: [
-                .paragraph("Each `recsys refresh`: how well the model of the day before predicted the ratings that arrived since (prequential), and how well the refreshed version predicts the new ratings the split held out of the refresh."),
+                .paragraph("Each run of recsys refresh: how well the model of the day before predicted the ratings that arrived since (prequential), and how well the refreshed version predicts the new ratings the split held out of the refresh."),
                 .table(ReportTable(header: ["#", "run", "model", "new ratings", "RMSE before (all new)", "held out", "RMSE before (held out)", "RMSE after (held out)"],
                                    rows: d.prequential.enumerated().map { i, p in
                                        ["\(i + 1)", "\(p.refreshedFrom.map(String.init) ?? "?") → \(p.runId)", p.model, Markup.grouped(p.newRatings),
