@@ -43,13 +43,11 @@ extension RatingMatrix {
         for m in 0..<movies { movieStart[m + 1] += movieStart[m] }
         let total = start[customers]
 
-        var movieOutArray = [Int32](repeating: 0, count: total)
-        var ratingOutArray = [Float](repeating: 0, count: total)
-        var dayOutArray = [Int32](repeating: 0, count: total)
-        movieOutArray.withUnsafeMutableBufferPointer { movieOut in
-            ratingOutArray.withUnsafeMutableBufferPointer { ratingOut in
-                dayOutArray.withUnsafeMutableBufferPointer { dayOut in
-                    let (movieOut, ratingOut, dayOut) = (movieOut, ratingOut, dayOut)
+        // The three row arrays filled together, each index exactly once (the offsets above cover them).
+        var ratingOutArray: [Float] = [], dayOutArray: [Int32] = []
+        let movieOutArray = LargeArrays.filled(total) { (movieOut: UnsafeMutableBufferPointer<Int32>) in
+            ratingOutArray = LargeArrays.filled(total) { (ratingOut: UnsafeMutableBufferPointer<Float>) in
+                dayOutArray = LargeArrays.filled(total) { (dayOut: UnsafeMutableBufferPointer<Int32>) in
                     Parallel.forEachChunk(count: customers, chunkSize: 4096, threads: threads) { range in
                         for c in range {
                             var slot = c < customerCount ? customerStart[c] : 0
@@ -76,11 +74,9 @@ extension RatingMatrix {
         var movieChangeStart = [Int](repeating: 0, count: movies + 1)
         for e in byMovie { movieChangeStart[Int(e.movie) + 1] += 1 }
         for m in 0..<movies { movieChangeStart[m + 1] += movieChangeStart[m] }
-        var customerOutArray = [Int32](repeating: 0, count: total)
-        var columnRatingArray = [Float](repeating: 0, count: total)
-        customerOutArray.withUnsafeMutableBufferPointer { customerOut in
-            columnRatingArray.withUnsafeMutableBufferPointer { ratingOut in
-                let (customerOut, ratingOut) = (customerOut, ratingOut)
+        var columnRatingArray: [Float] = []
+        let customerOutArray = LargeArrays.filled(total) { (customerOut: UnsafeMutableBufferPointer<Int32>) in
+            columnRatingArray = LargeArrays.filled(total) { (ratingOut: UnsafeMutableBufferPointer<Float>) in
                 Parallel.forEachChunk(count: movies, chunkSize: 64, threads: threads) { range in
                     for m in range {
                         var slot = m < movieCount ? self.movieStart[m] : 0

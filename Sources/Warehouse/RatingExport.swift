@@ -267,7 +267,10 @@ enum MatrixFile {
             var failure: Error?
             let array = [T](unsafeUninitializedCapacity: Int(count)) { buffer, initialized in
                 do {
-                    if bytes > 0 { try readExactly(UnsafeMutableRawPointer(buffer.baseAddress!), bytes) }
+                    if bytes > 0 {
+                        LargeArrays.preferHugePages(UnsafeMutableRawPointer(buffer.baseAddress!), bytes: bytes)
+                        try readExactly(UnsafeMutableRawPointer(buffer.baseAddress!), bytes)
+                    }
                     initialized = Int(count)
                 } catch {
                     failure = error
