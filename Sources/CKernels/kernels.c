@@ -95,6 +95,16 @@ void recsys_cg_product(const float *block, ptrdiff_t n, ptrdiff_t width, const f
     cg_product_base(block, n, width, v, weights, targets, tau, ridge, dense, out);
 }
 
+int recsys_cpu_has_avx512(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
+
 void recsys_sum_rows64(const int *rows, ptrdiff_t count, const float *base, ptrdiff_t stride, float *sums) {
 #if defined(__x86_64__)
     if (recsys_kernels_use_avx2()) { sum_rows64_avx2(rows, count, base, stride, sums); return; }

@@ -21,4 +21,7 @@ void recsys_sum_rows64(const int *rows, ptrdiff_t count, const float *base, ptrd
 // Whether the AVX2 + FMA versions run on this processor (for the benchmarks' notes).
 int recsys_kernels_use_avx2(void);
 
+// Whether this processor has the AVX-512 subsets OpenBLAS's SkylakeX kernels use (F, BW, DQ, VL).
+int recsys_cpu_has_avx512(void);
+
 #endif
