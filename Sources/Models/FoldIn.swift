@@ -21,13 +21,17 @@ public enum FoldIn {
         let n = ratings.count
         guard n > 0 else { return ([Float](repeating: 0, count: rank), 0) }
         let d = rank + 1
-        var gathered = [Float](repeating: 0, count: n * d)
+        // Each rated movie's factors copied whole (a refresh gathers ~100M rows at Netflix scale).
         var targets = [Float](repeating: 0, count: n)
-        for (j, pair) in ratings.enumerated() {
-            let m = Int(pair.movie)
-            for f in 0..<rank { gathered[j * d + f] = movieFactors[m * rank + f] }
-            gathered[j * d + rank] = 1
-            targets[j] = Float(Double(pair.rating) - globalMean - Double(movieBias[m]))
+        let gathered = [Float](unsafeUninitializedCapacity: n * d) { out, initialized in
+            let source = movieFactors.baseAddress!
+            for (j, pair) in ratings.enumerated() {
+                let m = Int(pair.movie)
+                (out.baseAddress! + j * d).update(from: source + m * rank, count: rank)
+                out[j * d + rank] = 1
+                targets[j] = Float(Double(pair.rating) - globalMean - Double(movieBias[m]))
+            }
+            initialized = n * d
         }
         var normal = [Float](repeating: 0, count: d * d)
         var rhs = [Float](repeating: 0, count: d)
