@@ -70,6 +70,10 @@ public final class ModelFile: @unchecked Sendable {
     // Typed views into the map (valid while this object lives).
     public let customerIDs: UnsafeBufferPointer<Int64>
     public let movieIDs: UnsafeBufferPointer<Int64>
+    /// Id → dense index for a side whose ids do not ascend (nil when they do: binary search).
+    /// Built once at open: a linear scan per lookup cost `serve` 10 ms a request at Netflix scale.
+    private let customerLookup: [Int64: Int32]?
+    private let movieLookup: [Int64: Int32]?
     public let customerBias: UnsafeBufferPointer<Float>
     public let movieBias: UnsafeBufferPointer<Float>
     /// customers × rank, row-major.
@@ -149,17 +153,28 @@ public final class ModelFile: @unchecked Sendable {
         historyStart = view(.historyStart, as: Int64.self)
         history = view(.history, as: Int32.self)
         itemWeights = view(.itemWeights, as: Float.self)
+        func lookup(_ ids: UnsafeBufferPointer<Int64>, ascending: Bool) -> [Int64: Int32]? {
+            guard !ascending else { return nil }
+            var table = [Int64: Int32](minimumCapacity: ids.count)
+            // The first position of an id wins, as a scan from the front finds it.
+            for (i, id) in ids.enumerated().reversed() { table[id] = Int32(i) }
+            return table
+        }
+        customerLookup = lookup(customerIDs, ascending: header.customerIDsAscend)
+        movieLookup = lookup(movieIDs, ascending: header.movieIDsAscend)
     }
 
     /// The dense index of source customer id `id`, or nil when the model has no such customer.
-    /// O(log n) when the ids ascend (as the warehouse's dense keys do), else a linear scan.
+    /// O(log n) when the ids ascend (as the warehouse's dense keys do), else a hash lookup.
     public func customerIndex(of id: Int64) -> Int? {
-        Vocabulary.index(of: id, in: customerIDs, ascending: header.customerIDsAscend)
+        if let customerLookup { return customerLookup[id].map(Int.init) }
+        return Vocabulary.index(of: id, in: customerIDs, ascending: true)
     }
 
     /// The dense index of source movie id `id`, or nil when the model has no such movie.
     public func movieIndex(of id: Int64) -> Int? {
-        Vocabulary.index(of: id, in: movieIDs, ascending: header.movieIDsAscend)
+        if let movieLookup { return movieLookup[id].map(Int.init) }
+        return Vocabulary.index(of: id, in: movieIDs, ascending: true)
     }
 
     /// What the header of the file at `url` says about its run, read without

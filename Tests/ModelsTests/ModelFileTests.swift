@@ -65,7 +65,7 @@ final class ModelFileTests: ScratchFolderTestCase {
         XCTAssertEqual(file.customerIndex(of: 10), 1)
         XCTAssertEqual(file.customerIndex(of: 1_000_000_007), 2)
         for absent: Int64 in [-1, 5, 7, 11, 1_000_000_008, .max, .min] { XCTAssertNil(file.customerIndex(of: absent)) }
-        // Movies [30, 10, 20, -5] do not ascend (linear scan).
+        // Movies [30, 10, 20, -5] do not ascend (the lookup table built at open).
         XCTAssertEqual(file.movieIndex(of: 30), 0)
         XCTAssertEqual(file.movieIndex(of: 10), 1)
         XCTAssertEqual(file.movieIndex(of: 20), 2)
