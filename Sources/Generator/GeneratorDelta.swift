@@ -82,6 +82,17 @@ public struct DeltaSummary: Sendable, Codable {
     }
 }
 
+extension DeltaSummary {
+    /// What `recsys generate --delta` prints.
+    public var text: String {
+        """
+        wrote batch \(index) (\(firstDate) … \(lastDate)) of \(base) to \(directory): \(files.joined(separator: ", "))
+          \(ratings) ratings: \(newPairs) new pairs, \(rerated) re-ratings, \(newCustomerRatings) by \(newCustomers) new customers, \(newMovieRatings) of \(newMovies) new movies; \(changedTitles) corrected titles
+          oracle RMSE \(String(format: "%.4f", oracleRMSE)) (delta.json)
+        """
+    }
+}
+
 public enum DeltaGenerator {
     /// Writes batch `delta.index` for the dataset in `base` (which must hold the
     /// `truth.json` and `planted_model.bin` that `DatasetGenerator` wrote) into `directory`.
@@ -194,7 +205,7 @@ public enum DeltaGenerator {
             throw GeneratorError(description: "\(url.path): missing — --from takes a folder `recsys generate` wrote")
         }
         defer { try? handle.close() }
-        let bytes = [UInt8](handle.readData(ofLength: head))
+        let bytes = [UInt8]((try? handle.read(upToCount: head)) ?? Data())
         func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * $1) } }
         func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * $1) } }
         let netflix = plan.format == .netflix

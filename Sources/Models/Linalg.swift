@@ -1,3 +1,4 @@
+import Foundation
 import CKernels
 import COpenBLAS
 
@@ -43,6 +44,17 @@ public enum Linalg {
         if recsys_cpu_has_avx512() != 0 { return "SkylakeX" }
         if recsys_kernels_use_avx2() != 0 { return "Haswell" }
         return nil
+    }
+
+    /// OpenBLAS chose its kernels when it was loaded, before `main`: when it fell back to
+    /// generic ones on a processor that can do better (`betterBLASCore`), the process
+    /// starts again at once with `OPENBLAS_CORETYPE` set. A variable the machine already
+    /// sets is left as it is. Call first thing in an executable's `main`; returns when
+    /// nothing is to be done or the exec failed (the kernels OpenBLAS picked stay).
+    public static func restartWithBetterBLASKernels() {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil, let core = betterBLASCore else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
     }
 
     /// C ← α·A·B + β·C with A m×k, B k×n, C m×n, all row-major.

@@ -40,6 +40,21 @@ public enum Parallel {
         forEachChunk(count: count, chunkSize: chunkSize, threads: threads, makeScratch: { _ in () }) { _, range in body(range) }
     }
 
+    /// [body(0), …, body(count − 1)], computed on `threads` workers; the first error thrown is rethrown.
+    public static func map<T>(count: Int, chunkSize: Int = 64, threads: Int, _ body: (Int) throws -> T) throws -> [T] {
+        let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: max(count, 1))
+        results.initialize(repeating: nil)
+        defer { results.deinitialize(); results.deallocate() }
+        let failure = FirstError()
+        forEachChunk(count: count, chunkSize: chunkSize, threads: threads) { range in
+            for i in range where failure.error == nil {
+                do { results[i] = try body(i) } catch { failure.record(error) }
+            }
+        }
+        if let error = failure.error { throw error }
+        return results[0..<count].map { $0! }
+    }
+
     /// Σ f(i) over 0..<count, summed per fixed chunk and the chunks in order:
     /// the same bits for any thread count.
     public static func sum(count: Int, threads: Int, _ f: (Int) -> Double) -> Double {

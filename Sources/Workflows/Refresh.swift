@@ -122,7 +122,7 @@ public enum Refreshing {
         Linalg.setBLASThreads(1)
         let customerList = customers.sorted()
         let (movieFactors, movieBias) = (model.movieFactors, model.movieBias)
-        let solvedCustomers = try Self.onEveryCore(customerList.count) { i -> (solved: (factors: [Float], bias: Float), count: Int) in
+        let solvedCustomers = try Parallel.map(count: customerList.count, threads: Parallel.defaultThreads) { i -> (solved: (factors: [Float], bias: Float), count: Int) in
             let c = customerList[i]
             let rated = (matrix.customerStart[c]..<matrix.customerStart[c + 1])
                 .filter { part(c, Int(matrix.customerMovie[$0])) == .train }.map { (movie: matrix.customerMovie[$0], rating: matrix.customerRating[$0]) }
@@ -136,7 +136,7 @@ public enum Refreshing {
         try Interruption.check()
         let movieList = movies.sorted()
         let (customerFactors, customerBias) = (model.customerFactors, model.customerBias)
-        let solvedMovies = try Self.onEveryCore(movieList.count) { i -> (factors: [Float], bias: Float) in
+        let solvedMovies = try Parallel.map(count: movieList.count, threads: Parallel.defaultThreads) { i -> (factors: [Float], bias: Float) in
             let m = movieList[i]
             let rated = (matrix.movieStart[m]..<matrix.movieStart[m + 1])
                 .filter { part(Int(matrix.movieCustomer[$0]), m) == .train }.map { (movie: matrix.movieCustomer[$0], rating: matrix.movieRating[$0]) }
@@ -178,23 +178,6 @@ public enum Refreshing {
                              dataVersion: version, newRatings: delta.count, before: before.metrics, heldOut: heldOut.count,
                              after: after.metrics, beforeHeldOut: beforeHeld.metrics, customersRefreshed: customers.count,
                              moviesRefreshed: movies.count, newCustomers: newCustomers, newMovies: newMovies, seconds: seconds)
-    }
-}
-
-extension Refreshing {
-    /// body(0..<count) on every core, results in index order; the first error is thrown.
-    static func onEveryCore<T>(_ count: Int, _ body: (Int) throws -> T) throws -> [T] {
-        let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: max(count, 1))
-        results.initialize(repeating: nil)
-        defer { results.deinitialize(); results.deallocate() }
-        let failure = FirstError()
-        Parallel.forEachChunk(count: count, chunkSize: 64, threads: Parallel.defaultThreads) { range in
-            for i in range where failure.error == nil {
-                do { results[i] = try body(i) } catch { failure.record(error) }
-            }
-        }
-        if let error = failure.error { throw error }
-        return results[0..<count].map { $0! }
     }
 }
 

@@ -94,9 +94,6 @@ struct GenerateCommand: ParsableCommand {
         config.titleChanges = titleChanges
         let summary = try DeltaGenerator.generate(config, base: URL(fileURLWithPath: from, isDirectory: true),
                                                   to: URL(fileURLWithPath: out, isDirectory: true))
-        if json { return try printJSON(summary) }
-        try say("wrote batch \(summary.index) (\(summary.firstDate) … \(summary.lastDate)) of \(summary.base) to \(summary.directory): \(summary.files.joined(separator: ", "))")
-        try say("  \(summary.ratings) ratings: \(summary.newPairs) new pairs, \(summary.rerated) re-ratings, \(summary.newCustomerRatings) by \(summary.newCustomers) new customers, \(summary.newMovieRatings) of \(summary.newMovies) new movies; \(summary.changedTitles) corrected titles")
-        try say("  oracle RMSE \(String(format: "%.4f", summary.oracleRMSE)) (delta.json)")
+        try json ? printJSON(summary) : say(summary.text)
     }
 }

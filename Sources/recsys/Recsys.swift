@@ -8,17 +8,6 @@ import Runtime
 import Warehouse
 import Workflows
 
-/// OpenBLAS chose its kernels when it was loaded, before `main`: when it fell back to
-/// generic ones on a processor that can do better (`Linalg.betterBLASCore`), the
-/// process starts again at once with `OPENBLAS_CORETYPE` set. A variable the machine
-/// already sets is left as it is.
-private func preferFasterBLASKernels() {
-    guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil, let core = Linalg.betterBLASCore else { return }
-    setenv("OPENBLAS_CORETYPE", core, 1)
-    execv("/proc/self/exe", CommandLine.unsafeArgv)
-    // The exec failed: carry on with the kernels OpenBLAS picked.
-}
-
 /// The root command. Exit codes are decided here, in one place:
 /// 0 ok; 1 runtime error; 2 usage error or bad input; 3 a safety check refused to run.
 @main
@@ -39,7 +28,7 @@ struct Recsys: ParsableCommand {
     )
 
     static func main() {
-        preferFasterBLASKernels()
+        Linalg.restartWithBetterBLASKernels()
         Interruption.install()
         LoggingSystem.bootstrap { label in ConsoleAndFileLogHandler(label: label) }
         let command: ParsableCommand

@@ -140,25 +140,40 @@ final class ALSTests: XCTestCase {
         XCTAssertLessThan(joint, fixed)
     }
 
+    /// Yesterday's matrix: today's first `customers` customers, each with the first
+    /// `kept(n)` of their n ratings.
+    static func earlier(_ all: RatingMatrix, customers: Int, kept: (Int) -> Int) -> RatingMatrix {
+        var old: [RatingMatrix.Entry] = []
+        for c in 0..<customers {
+            let first = all.customerStart[c], n = all.customerStart[c + 1] - first
+            for s in first..<(first + kept(n)) {
+                old.append(.init(customer: Int32(c), movie: all.customerMovie[s], rating: all.customerRating[s], day: 0))
+            }
+        }
+        return RatingMatrix(customerIDs: Array(all.customerIDs.prefix(customers)), movieIDs: all.movieIDs, entries: old)
+    }
+
+    /// The warm-start tests' common start: rank 3, joint biases, 15 iterations; yesterday's
+    /// model, today's biases and a full fit's test RMSE on today's matrix.
+    static func yesterdayAndFullFit(_ yesterday: RatingMatrix, today all: RatingMatrix, test: [RatingMatrix.Entry]) throws
+        -> (ALSConfiguration, FactorModel, BiasModel, Double) {
+        var config = ALSConfiguration()
+        (config.rank, config.regularization, config.iterations, config.biases) = (3, 0.005, 15, .joint)
+        let previous = try ALSTrainer(config).fit(yesterday, biases: BiasModel(fitting: yesterday))
+        let biases = BiasModel(fitting: all)
+        return (config, previous, biases, rmse(try ALSTrainer(config).fit(all, biases: biases), on: test))
+    }
+
     /// A day of new ratings by customers the older model knows (plus 2 % new ones): the
     /// warm start's customers continue from their old factors by CG from the first sweep,
     /// and two iterations land within 0.5 % of a full 15-iteration fit.
     func testAWarmStartOfKnownCustomersContinuesThemByConjugateGradient() throws {
         let (all, test, _) = planted(customers: 400, movies: 200, rank: 3, density: 0.4, sigma: 0.1, seed: 37, biased: true)
         // Yesterday: customers 1…392, and each customer's last fifth of ratings had not arrived.
-        var old: [RatingMatrix.Entry] = []
-        for c in 0..<392 {
-            let first = all.customerStart[c], n = all.customerStart[c + 1] - first
-            for s in first..<(first + n * 4 / 5) {
-                old.append(.init(customer: Int32(c), movie: all.customerMovie[s], rating: all.customerRating[s], day: 0))
-            }
-        }
-        let yesterday = RatingMatrix(customerIDs: Array(all.customerIDs.prefix(392)), movieIDs: all.movieIDs, entries: old)
-        var config = ALSConfiguration()
-        (config.rank, config.regularization, config.iterations, config.biases) = (3, 0.005, 15, .joint)
-        let previous = try ALSTrainer(config).fit(yesterday, biases: BiasModel(fitting: yesterday))
-        let biases = BiasModel(fitting: all)
-        let full = Self.rmse(try ALSTrainer(config).fit(all, biases: biases), on: test)
+        let yesterday = Self.earlier(all, customers: 392) { $0 * 4 / 5 }
+        var config: ALSConfiguration
+        let previous: FactorModel, biases: BiasModel, full: Double
+        (config, previous, biases, full) = try Self.yesterdayAndFullFit(yesterday, today: all, test: test)
         config.iterations = 2
         let warm = Self.rmse(try ALSTrainer(config).fit(all, biases: biases, start: previous), on: test)
         config.solver = .cholesky
@@ -174,18 +189,10 @@ final class ALSTests: XCTestCase {
     func testAWarmStartFromAnOlderModelReplacesAFullFit() throws {
         let (all, test, _) = planted(customers: 400, movies: 200, rank: 3, density: 0.4, sigma: 0.1, seed: 31, biased: true)
         // Yesterday: the first 300 customers only (ids 1…300; today's matrix holds ids 1…400).
-        var old: [RatingMatrix.Entry] = []
-        for c in 0..<300 {
-            for s in all.customerStart[c]..<all.customerStart[c + 1] {
-                old.append(.init(customer: Int32(c), movie: all.customerMovie[s], rating: all.customerRating[s], day: 0))
-            }
-        }
-        let yesterday = RatingMatrix(customerIDs: Array(all.customerIDs.prefix(300)), movieIDs: all.movieIDs, entries: old)
-        var config = ALSConfiguration()
-        (config.rank, config.regularization, config.iterations, config.biases) = (3, 0.005, 15, .joint)
-        let previous = try ALSTrainer(config).fit(yesterday, biases: BiasModel(fitting: yesterday))
-        let biases = BiasModel(fitting: all)
-        let full = Self.rmse(try ALSTrainer(config).fit(all, biases: biases), on: test)
+        let yesterday = Self.earlier(all, customers: 300) { $0 }
+        var config: ALSConfiguration
+        let previous: FactorModel, biases: BiasModel, full: Double
+        (config, previous, biases, full) = try Self.yesterdayAndFullFit(yesterday, today: all, test: test)
         config.iterations = 2
         let warm = Self.rmse(try ALSTrainer(config).fit(all, biases: biases, start: previous), on: test)
         let cold = Self.rmse(try ALSTrainer(config).fit(all, biases: biases), on: test)
